@@ -1,0 +1,1 @@
+"""Benchmarks run by ``make bench``: our figures beside the reference's, from the same run."""

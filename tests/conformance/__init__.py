@@ -1,0 +1,1 @@
+"""Conformance tests: credstack against the published test vectors in ../shared/specs."""
