@@ -92,8 +92,11 @@ def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     now: Annotated[str | None, typer.Option(help="Verify as of this time (ISO 8601).")] = None,
     status_list: Annotated[
-        list[Path] | None,
-        typer.Option(help="A status list credential to consult (repeatable)."),
+        list[str] | None,
+        typer.Option(
+            help="A status list credential to consult, as FILE or URL=FILE when the "
+            "credential names it by another URL than its id (repeatable).",
+        ),
     ] = None,
     did_document: Annotated[
         list[Path] | None,
@@ -106,7 +109,15 @@ def verify_command(
     resolver = DidResolver(read_json(str(p), "DID document") for p in did_document or [])
     options = VerifyOptions(now=moment, resolve=resolver)
     if status_list:
-        lists = LocalStatusLists([read_json(str(p), "status list") for p in status_list], options)
+        by_id, by_url = [], {}
+        for entry in status_list:
+            url, _, file = entry.rpartition("=") if "=" in entry else ("", "", entry)
+            document = read_json(file, "status list")
+            if url:
+                by_url[url] = document
+            else:
+                by_id.append(document)
+        lists = LocalStatusLists(by_id, options, at=by_url)
         options = VerifyOptions(now=moment, resolve=resolver, status=lists)
     result = verify(data, options)
     if result.failed() and result.codes() == ["input.unusable"]:

@@ -9,6 +9,8 @@ The performance work replaces the insides of ``rdfc``; its contract stays.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -57,15 +59,58 @@ _ALL_KEYWORDS = _KEYWORDS | {
     "@version",
     "@vocab",
 }
-_CACHES: dict[int, dict[str, Any]] = {}
+# Characters RFC 3987 forbids in an IRI; JSON-LD drops a node or value whose IRI holds one.
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_NOT_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
 
 def jcs(value: Any) -> bytes:
-    """RFC 8785 JSON Canonicalization Scheme."""
+    """RFC 8785 JSON Canonicalization Scheme.
+
+    The common case (keys below U+D800, integers, floats whose shortest form is the same in
+    Python and ECMAScript) goes through the C JSON encoder; everything else through the
+    reference implementation ``rfc8785``. Both give the same bytes (property-tested).
+    """
+    plain = _plain(value)
+    if plain is not _NOT_PLAIN:
+        try:
+            text = json.dumps(plain, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
     try:
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise Invalid(f"cannot canonicalize JSON: {exc}") from exc
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with integral floats as ints, or _NOT_PLAIN when the fast path may differ."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or any(ord(c) >= 0xD800 for c in key):
+                return _NOT_PLAIN
+            converted = _plain(item)
+            if converted is _NOT_PLAIN:
+                return _NOT_PLAIN
+            out[key] = converted
+        return out
+    if isinstance(value, list):
+        items = [_plain(item) for item in value]
+        return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        if 1e-4 <= abs(value) < 1e16:
+            return value
+        return _NOT_PLAIN
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+        return _NOT_PLAIN
+    return value
 
 
 def expand(document: Mapping[str, Any], loader: OfflineLoader) -> list[Any]:
@@ -129,7 +174,7 @@ def check_defined(expanded: Any, original: Mapping[str, Any] | None = None) -> N
             if value.startswith(namespace):
                 term = value.removeprefix(namespace)
                 raise UndefinedTerm(term, _locate(original, term))
-        if ":" not in value:
+        if not (value.startswith("_:") or _ABSOLUTE_IRI.match(value)) or _NOT_IRI.search(value):
             if kind == "id":
                 raise RelativeIri(value)
             raise UndefinedTerm(value, _locate(original, value))
@@ -193,10 +238,9 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _options(loader: OfflineLoader) -> dict[str, Any]:
-    cache = _CACHES.setdefault(id(loader), {})
     return {
         "documentLoader": loader,
-        "contextResolver": ContextResolver(cache, loader),
+        "contextResolver": ContextResolver(loader.context_cache, loader),
         "base": None,
     }
 
@@ -223,20 +267,17 @@ def ensure_defined(document: Mapping[str, Any], loader: OfflineLoader) -> None:
     which strings are absolute IRIs), so it is cached per shape: signing thousands of
     credentials of one achievement expands one of them.
     """
-    shape = (id(loader), _shape(document))
-    if shape in _CHECKED:
+    shape = _shape(document)
+    if shape in loader.checked_shapes:
         return
     options = _options(loader)
     try:
         check_defined(jsonld.expand(_probe(document, loader), options), document)
     except jsonld.JsonLdError as exc:
         raise _translate(exc) from exc
-    if len(_CHECKED) > 4096:
-        _CHECKED.clear()
-    _CHECKED.add(shape)
-
-
-_CHECKED: set[tuple[int, Any]] = set()
+    if len(loader.checked_shapes) > 4096:
+        loader.checked_shapes.clear()
+    loader.checked_shapes.add(shape)
 
 
 def _shape(node: Any) -> Any:

@@ -257,8 +257,10 @@ def key_to_json(key: Key) -> dict[str, Any]:
 def key_from_json(data: Mapping[str, Any]) -> Key:
     """Parse a key file; raises InvalidKey naming what is wrong."""
     try:
-        controller = str(data["controller"])
-        key_id = str(data.get("id") or "")
+        controller = data["controller"]
+        key_id = data.get("id") or ""
+        if not isinstance(controller, str) or not isinstance(key_id, str):
+            raise InvalidKey("key file: 'controller' and 'id' must be strings")
         if data.get("type") == "Multikey":
             secret = multibase_decode(str(data["secretKeyMultibase"]))
             if secret[:2] != ED25519_PRIV or len(secret) != 34:
@@ -274,7 +276,11 @@ def key_from_json(data: Mapping[str, Any]) -> Key:
             )
             if not isinstance(private, rsa.RSAPrivateKey):
                 raise InvalidKey("privateKeyPem is not an RSA key")
-            return _rsa_key(private, controller, key_id)
+            rsa_key = _rsa_key(private, controller, key_id)
+            stated_jwk = data.get("publicKeyJwk")
+            if stated_jwk is not None and PublicKey.from_jwk(stated_jwk) != rsa_key.public:
+                raise InvalidKey("publicKeyJwk does not match privateKeyPem")
+            return rsa_key
     except KeyError as exc:
         raise InvalidKey(f"key file lacks {exc.args[0]!r}") from exc
     except (ValueError, TypeError) as exc:

@@ -28,7 +28,10 @@ class OfflineLoader:
 
     def __init__(self, documents: Mapping[str, Any]) -> None:
         self._documents: dict[str, Any] = dict(documents)
-        self.fingerprint = hash(tuple(sorted(self._documents)))
+        # Caches that are only valid for these documents live with them.
+        self.context_cache: dict[str, Any] = {}
+        self.checked_shapes: set[Any] = set()
+        self.proof_configs: dict[str, str] = {}
 
     def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> RemoteDocument:
         document = self._documents.get(url)

@@ -18,7 +18,7 @@ from credstack.crypto.canonical import ensure_defined, jcs, rdfc
 from credstack.crypto.did import VerificationMethod
 from credstack.crypto.keys import KeyType, PublicKey, SigningKey, multibase_decode, multibase_encode
 from credstack.crypto.loader import OfflineLoader
-from credstack.domain.errors import Invalid, InvalidKey
+from credstack.domain.errors import CredstackError, Invalid, InvalidKey, UndefinedTerm
 
 PROOF_TYPE = "DataIntegrityProof"
 Resolver = Callable[[str], VerificationMethod | None]
@@ -65,7 +65,6 @@ def _signature(proof: Mapping[str, Any]) -> bytes:
 
 _CREATED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _PLACEHOLDER = "0000-00-00T00:00:00Z"
-_CONFIG_CACHE: dict[tuple[int, str], str] = {}
 
 
 def canonical_proof_config(config: Mapping[str, Any], loader: OfflineLoader) -> str:
@@ -79,15 +78,15 @@ def canonical_proof_config(config: Mapping[str, Any], loader: OfflineLoader) -> 
     created = config.get("created")
     if not isinstance(created, str) or not _CREATED.match(created):
         return rdfc(config, loader)
-    template_key = (id(loader), json.dumps({**config, "created": None}, sort_keys=True))
-    template = _CONFIG_CACHE.get(template_key)
+    template_key = json.dumps({**config, "created": None}, sort_keys=True)
+    template = loader.proof_configs.get(template_key)
     if template is None:
         template = rdfc({**config, "created": _PLACEHOLDER}, loader)
         if template.count(f'"{_PLACEHOLDER}"') != 1 or "_:c14n1" in template:
             return rdfc(config, loader)
-        if len(_CONFIG_CACHE) > 1024:
-            _CONFIG_CACHE.clear()
-        _CONFIG_CACHE[template_key] = template
+        if len(loader.proof_configs) > 1024:
+            loader.proof_configs.clear()
+        loader.proof_configs[template_key] = template
     return template.replace(f'"{_PLACEHOLDER}"', f'"{created}"')
 
 
@@ -242,5 +241,25 @@ def verify_proof(
         raise ProofError(f"verification method {method_id!r} cannot be resolved offline")
     if purpose not in method.purposes:
         raise ProofError(f"{method_id!r} is not authorised for {purpose}")
-    suite.verify(unsecured(document), proof, method.public_key, loader)
+    try:
+        suite.verify(chained_input(document, proof), proof, method.public_key, loader)
+    except (ProofError, UndefinedTerm):
+        raise
+    except CredstackError as exc:
+        raise ProofError(exc.message) from exc
     return method
+
+
+def chained_input(document: Mapping[str, Any], proof: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``proof`` secured: the document, plus the proofs its ``previousProof`` names.
+
+    https://www.w3.org/TR/vc-data-integrity/#proof-chains
+    """
+    previous = _as_list(proof.get("previousProof"))
+    if not previous:
+        return unsecured(document)
+    by_id = {p.get("id"): p for p in proofs_of(document)}
+    missing = [ref for ref in previous if ref not in by_id]
+    if missing:
+        raise ProofError(f"previousProof {missing[0]!r} is not in the document")
+    return {**unsecured(document), "proof": [by_id[ref] for ref in previous]}

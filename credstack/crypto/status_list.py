@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import gzip
+import re
 import zlib
 
 from credstack.domain.errors import Invalid
 
 MIN_ENTRIES = 131_072
+_DIGITS = re.compile(r"^[0-9]+\Z")
 MAX_DECODED_BYTES = 16 * 1024 * 1024
 
 
@@ -43,6 +45,10 @@ def decode(encoded: str, *, minimum_entries: int = MIN_ENTRIES, status_size: int
         raise StatusListError(f"encodedList does not decode: {exc}") from exc
     if inflater.unconsumed_tail:
         raise StatusListError("encodedList expands beyond the size limit")
+    if not inflater.eof:
+        raise StatusListError("encodedList is a truncated GZIP stream")
+    if status_size < 1:
+        raise StatusListError(f"statusSize must be at least 1, not {status_size}")
     if len(bits) * 8 // status_size < minimum_entries:
         raise StatusListError(
             f"status list has {len(bits) * 8 // status_size} entries, "
@@ -53,6 +59,8 @@ def decode(encoded: str, *, minimum_entries: int = MIN_ENTRIES, status_size: int
 
 def get_status(bits: bytes | bytearray, index: int, status_size: int = 1) -> int:
     """The status value at ``index`` (``status_size`` bits, most significant first)."""
+    if status_size < 1:
+        raise StatusListError(f"statusSize must be at least 1, not {status_size}")
     start = index * status_size
     if index < 0 or start + status_size > len(bits) * 8:
         raise StatusListError(f"statusListIndex {index} is out of range (RANGE_ERROR)")
@@ -79,6 +87,6 @@ def parse_index(value: object) -> int:
         raise StatusListError("statusListIndex must be a base-10 string")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and _DIGITS.match(value):
         return int(value)
     raise StatusListError(f"statusListIndex {value!r} is not a base-10 integer string")

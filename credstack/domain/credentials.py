@@ -48,6 +48,9 @@ RESULT_STATUSES: Final = frozenset(
     ["Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew"]
 )
 SCHEMA_FILE: Final = "ob_v3p0_achievementcredential_schema.json"
+# The 1EdTech JSON-LD adaptation of the same schema: it also accepts compacted single
+# values (a lone proof object, `type` as a string), which the spec allows when reading.
+LENIENT_SCHEMA_FILE: Final = "ob_v3p0_achievementcredential_schema_lenient.json"
 
 _URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _DID_RE = re.compile(r"^did:[a-z0-9]+:\S+$")
@@ -402,20 +405,20 @@ def credential_types(doc: Mapping[str, Any]) -> set[str]:
 
 
 @functools.cache
-def _schema() -> Any:
-    text = resources.files("credstack.domain").joinpath("schemas", SCHEMA_FILE).read_text("utf-8")
+def _schema(name: str) -> Any:
+    text = resources.files("credstack.domain").joinpath("schemas", name).read_text("utf-8")
     return json.loads(text)
 
 
 @functools.cache
-def _validator() -> Any:
-    return Draft201909Validator(_schema())
+def _validator(name: str = SCHEMA_FILE) -> Any:
+    return Draft201909Validator(_schema(name))
 
 
 @functools.cache
-def _fast_validator() -> Any:
+def _fast_validator(name: str) -> Any:
     """jsonschema-rs answers "valid?" in microseconds; messages come from jsonschema."""
-    return jsonschema_rs.Draft201909Validator(_schema())
+    return jsonschema_rs.Draft201909Validator(_schema(name))
 
 
 def _path(parts: Iterable[str | int]) -> str:
@@ -443,16 +446,20 @@ def _message(error: ValidationError) -> str:
     return f"{where}: {_shorten(error.message)}"
 
 
-def validate_schema(credential: Mapping[str, Any]) -> list[str]:
-    """Problems found by the strict OB 3.0 AchievementCredential JSON Schema (empty if valid).
+def validate_schema(credential: Mapping[str, Any], *, lenient: bool = False) -> list[str]:
+    """Problems found by the OB 3.0 AchievementCredential JSON Schema (empty if valid).
+
+    Strict by default (what credstack emits must pass it); ``lenient`` uses 1EdTech's
+    compaction-tolerant form, for reading credentials other implementations wrote.
 
     One readable message per problem, e.g.
     ``"credentialSubject.achievement: 'criteria' is a required property"``.
     """
-    if _fast_validator().is_valid(credential):
+    name = LENIENT_SCHEMA_FILE if lenient else SCHEMA_FILE
+    if _fast_validator(name).is_valid(credential):
         return []
     errors = sorted(
-        _validator().iter_errors(credential),
+        _validator(name).iter_errors(credential),
         key=lambda e: [str(p) for p in e.absolute_path],
     )
     messages: list[str] = []

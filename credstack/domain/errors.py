@@ -82,7 +82,7 @@ class RelativeIri(Invalid):
 
     def __init__(self, value: str) -> None:
         super().__init__(
-            f"identifier {value!r} is not an absolute IRI; JSON-LD would drop it, "
+            f"identifier {value!r} is not a valid absolute IRI; JSON-LD would drop it, "
             "so it would not be signed"
         )
         self.value = value

@@ -11,14 +11,30 @@ from credstack.crypto.jwt import issuer_id
 from credstack.domain.credentials import credential_types
 from credstack.domain.errors import CredstackError
 from credstack.services.status import StatusList
-from credstack.services.verifying import VerifyOptions, data_integrity, validity_check
+from credstack.services.verifying import (
+    VerifyOptions,
+    data_integrity,
+    issuer_check,
+    validity_check,
+)
 
 
 class LocalStatusLists:
     """Serves BitstringStatusListCredentials it was given, each checked once per use."""
 
-    def __init__(self, credentials: Iterable[Mapping[str, Any]], options: VerifyOptions) -> None:
+    def __init__(
+        self,
+        credentials: Iterable[Mapping[str, Any]],
+        options: VerifyOptions,
+        *,
+        at: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Lists are found under their own ``id``, or under the URLs given in ``at``
+
+        (a credential may name its list by a URL other than the list's id).
+        """
         self._docs = {str(c.get("id")): c for c in credentials}
+        self._docs.update(at or {})
         self._options = options
 
     def __call__(self, url: str, now: datetime) -> StatusList | None:
@@ -26,7 +42,7 @@ class LocalStatusLists:
         if doc is None or "BitstringStatusListCredential" not in credential_types(doc):
             return None
         proof, method = data_integrity(doc, self._options)
-        if not proof.ok or method is None:
+        if not proof.ok or method is None or not issuer_check(doc, method).ok:
             return None
         if not validity_check(doc, now, self._options.skew).ok:
             return None

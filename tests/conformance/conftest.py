@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from credstack.crypto.loader import OfflineLoader, default_loader
-from tests_conformance_support import SHARED, SHARED_MISSING, SPECS
+
+from .support import SHARED, SHARED_MISSING, SPECS
 
 __all__ = ["SHARED"]
 

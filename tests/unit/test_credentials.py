@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from pyld import jsonld
 
 from credstack.domain.achievements import (
-    CREDSTACK_CONTEXT_FILENAME,
     CREDSTACK_CONTEXT,
+    CREDSTACK_CONTEXT_FILENAME,
     CREDSTACK_CONTEXT_URL,
     Achievement,
     Alignment,
