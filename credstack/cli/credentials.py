@@ -6,6 +6,7 @@ import json
 import secrets
 import sys
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from credstack.cli.context import platform as platform_context
 from credstack.cli.io import print_json, read_bytes, read_json, when
 from credstack.crypto.did import DidResolver
 from credstack.crypto.jwt import is_compact_jws
@@ -21,6 +23,7 @@ from credstack.domain import baking
 from credstack.domain.achievements import Achievement, Profile
 from credstack.domain.credentials import Recipient, RecipientDid, RecipientEmail, build_credential
 from credstack.domain.errors import Invalid
+from credstack.services import awards
 from credstack.services.issuing import ALL_FORMATS, sign
 from credstack.services.status_lists import LocalStatusLists
 from credstack.services.verifying import VerifyOptions, verify
@@ -102,6 +105,14 @@ def verify_command(
         list[Path] | None,
         typer.Option(help="A DID or controller document to trust for key lookup (repeatable)."),
     ] = None,
+    use_platform: Annotated[
+        bool,
+        typer.Option(
+            "--platform",
+            help="Also resolve this platform's own organizations and status lists from its "
+            "database (CREDSTACK_DATABASE_URL).",
+        ),
+    ] = False,
 ) -> None:
     """Verify a credential. Exit 0 verified, 1 not verified, 2 unusable input."""
     data = read_bytes(source)
@@ -119,7 +130,16 @@ def verify_command(
                 by_id.append(document)
         lists = LocalStatusLists(by_id, options, at=by_url)
         options = VerifyOptions(now=moment, resolve=resolver, status=lists)
-    result = verify(data, options)
+    if use_platform:
+        with platform_context() as found:
+            options = VerifyOptions(
+                now=moment,
+                resolve=awards.resolver(replace(found, remote_dids=resolver)),
+                status=awards.PlatformStatusLists(found),
+            )
+            result = verify(data, options)
+    else:
+        result = verify(data, options)
     if result.failed() and result.codes() == ["input.unusable"]:
         raise Invalid(result.checks[0].message)
     if as_json:

@@ -7,7 +7,7 @@ import sys
 import click
 import typer
 
-from credstack.cli import bench, credentials, demo, keys
+from credstack.cli import admin, bench, credentials, demo, keys
 from credstack.domain.errors import CredstackError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.add_typer(keys.app, name="keys")
 credentials.register(app)
 bench.register(app)
 demo.register(app)
+admin.register(app)
 
 
 def fail(message: str) -> None:

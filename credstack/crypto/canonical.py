@@ -103,8 +103,8 @@ def _plain(value: Any) -> Any:
         items = [_plain(item) for item in value]
         return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 2**53:
-            return int(value)
+        if value.is_integer():
+            return int(value) if abs(value) < 2**53 else _NOT_PLAIN
         if 1e-4 <= abs(value) < 1e16:
             return value
         return _NOT_PLAIN

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 adapter: tables, repositories, sessions and Alembic migrations."""

@@ -1,0 +1,195 @@
+"""Tables (``*Row``). ORM rows are not domain objects: repositories map them.
+
+Signed credentials are stored as the exact text that was signed (``AwardRow.document``);
+the other columns exist to query. Relationships load with ``lazy="raise"``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+
+
+class OrganizationRow(Base):
+    __tablename__ = "organizations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(320))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class StaffRow(Base):
+    __tablename__ = "staff"
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class SigningKeyRow(Base):
+    __tablename__ = "signing_keys"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    fragment: Mapped[str] = mapped_column(String(100))
+    public_multibase: Mapped[str] = mapped_column(String(200))
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AchievementRow(Base):
+    __tablename__ = "achievements"
+    __table_args__ = (UniqueConstraint("org_id", "key", "version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    definition: Mapped[dict[str, object]] = mapped_column(JSON)
+    validity_days: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class StatusListRow(Base):
+    __tablename__ = "status_lists"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    bits: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    entries_used: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+
+class AwardRow(Base):
+    __tablename__ = "awards"
+    __table_args__ = (
+        UniqueConstraint("org_id", "idempotency_key"),
+        UniqueConstraint("revocation_list_id", "status_index"),
+        Index("ix_awards_org_issued", "org_id", "issued_at"),
+        Index("ix_awards_valid_until", "valid_until"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    achievement_id: Mapped[str | None] = mapped_column(ForeignKey("achievements.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(500), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(8))
+    learner_name: Mapped[str | None] = mapped_column(String(200))
+    document: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime]
+    valid_until: Mapped[datetime | None]
+    status_index: Mapped[int] = mapped_column(Integer)
+    revocation_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
+    suspension_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    claim_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class OutboxRow(Base):
+    """Emails waiting to be sent; ``dedupe_key`` makes each notice go out once."""
+
+    __tablename__ = "outbox"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    to: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class BulkJobRow(Base):
+    __tablename__ = "bulk_jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"))
+    filename: Mapped[str] = mapped_column(String(300))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    report: Mapped[dict[str, object] | None] = mapped_column(JSON)
+
+
+class BulkRowRow(Base):
+    __tablename__ = "bulk_rows"
+    job_id: Mapped[str] = mapped_column(ForeignKey("bulk_jobs.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    award_id: Mapped[str | None] = mapped_column(String(36))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OAuthClientRow(Base):
+    __tablename__ = "oauth_clients"
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    metadata_json: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class OAuthGrantRow(Base):
+    """Authorization codes and access/refresh tokens (hashed) of the OB 3.0 API."""
+
+    __tablename__ = "oauth_grants"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id"))
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    subject: Mapped[str | None] = mapped_column(String(320))
+    scope: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -1,0 +1,301 @@
+"""Awards: issue an achievement to a recipient, and revoke, suspend or reinstate it.
+
+The signed credential is verified once and stored exactly as signed; its ``id`` is the
+dereferenceable ``{base_url}/credentials/{uuid}``. An idempotency key makes a retried
+request return the award it already made.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from credstack.crypto.loader import default_loader
+from credstack.domain.achievements import Achievement
+from credstack.domain.credentials import (
+    Evidence,
+    Recipient,
+    RecipientDid,
+    RecipientEmail,
+    Result,
+    build_credential,
+    format_datetime,
+    parse_datetime,
+)
+from credstack.domain.errors import Conflict, Invalid, NotFound
+from credstack.domain.platform import (
+    AchievementVersion,
+    Award,
+    AwardId,
+    Organization,
+    StatusListState,
+)
+from credstack.services import status_registry
+from credstack.services.issuing import sign
+from credstack.services.organizations import (
+    Issuer,
+    PlatformDidResolver,
+    issuer_for,
+    org_by_slug,
+    org_did,
+)
+from credstack.services.platform import Platform
+from credstack.services.status import StatusList
+from credstack.services.verifying import VerifyOptions, data_integrity
+
+
+@dataclass(frozen=True, slots=True)
+class AwardRequest:
+    recipient_email: str | None = None
+    recipient_did: str | None = None
+    learner_name: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    awarded_date: datetime | None = None
+    activity_start: datetime | None = None
+    activity_end: datetime | None = None
+    credits_earned: float | None = None
+    evidence: Sequence[Evidence] = field(default_factory=tuple)
+    results: Sequence[Result] = field(default_factory=tuple)
+    idempotency_key: str | None = None
+
+
+def credential_url(base_url: str, award_id: str) -> str:
+    return f"{base_url.rstrip('/')}/credentials/{award_id}"
+
+
+def _recipient(request: AwardRequest, rng_salt: str) -> tuple[Recipient, str, str]:
+    if (request.recipient_email is None) == (request.recipient_did is None):
+        raise Invalid("give exactly one recipient: an email address or a DID")
+    if request.recipient_email is not None:
+        email = RecipientEmail(request.recipient_email, rng_salt)
+        return email, email.email, "email"
+    did = RecipientDid(str(request.recipient_did))
+    return did, did.did, "did"
+
+
+def issue_award(
+    platform: Platform,
+    issuer: Issuer,
+    achievement: AchievementVersion,
+    request: AwardRequest,
+) -> Award:
+    """Build, sign, verify and store one credential (or return the one already made)."""
+    org = issuer.org
+    if request.idempotency_key:
+        existing = platform.awards.by_idempotency_key(org.id, request.idempotency_key)
+        if existing is not None:
+            if existing.achievement_id != achievement.id:
+                raise Conflict("this idempotency key was used for another achievement")
+            return existing
+    if achievement.org_id != org.id:
+        raise NotFound("the achievement belongs to another organization")
+    if not achievement.published:
+        raise Conflict(f"achievement {achievement.key!r} v{achievement.version} is a draft")
+    now = platform.now().replace(microsecond=0)
+    salt = secrets.token_hex(8)
+    recipient, recipient_id, kind = _recipient(request, salt)
+    valid_from = request.valid_from or now
+    valid_until = request.valid_until
+    if valid_until is None and achievement.validity_days:
+        valid_until = valid_from + timedelta(days=achievement.validity_days)
+    revocation, suspension, index = status_registry.allocate(
+        platform.status_lists, platform.awards, org, now=now, rng=platform.rng
+    )
+    award_id = AwardId(str(uuid.uuid4()))
+    definition = Achievement.from_json(achievement.definition)
+    unsigned = build_credential(
+        credential_id=credential_url(platform.base_url, award_id),
+        issuer=issuer.profile,
+        achievement=definition,
+        recipient=recipient,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        awarded_date=request.awarded_date or now,
+        evidence=request.evidence,
+        results=request.results,
+        credits_earned=request.credits_earned,
+        activity_start=request.activity_start,
+        activity_end=request.activity_end,
+        credential_status=status_registry.entries(
+            platform.base_url, org, revocation.id, suspension.id, index
+        ),
+    )
+    signed = sign(unsigned, issuer.key, created=now)
+    assert isinstance(signed, dict)
+    _verify_before_storing(platform, signed)
+    award = Award(
+        id=award_id,
+        org_id=org.id,
+        achievement_id=achievement.id,
+        recipient=recipient_id,
+        recipient_kind=kind,
+        document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+        issued_at=now,
+        status_index=index,
+        revocation_list_id=revocation.id,
+        suspension_list_id=suspension.id,
+        valid_until=valid_until,
+        idempotency_key=request.idempotency_key,
+        claim_token=secrets.token_urlsafe(24) if kind == "email" else None,
+        learner_name=request.learner_name,
+    )
+    platform.awards.add(award)
+    return award
+
+
+def _verify_before_storing(platform: Platform, signed: Mapping[str, Any]) -> None:
+    options = VerifyOptions(now=platform.now(), loader=default_loader(), resolve=resolver(platform))
+    check, _ = data_integrity(signed, options)
+    if not check.ok:
+        raise Invalid(f"the signed credential did not verify: {check.message}")
+
+
+def resolver(platform: Platform) -> PlatformDidResolver:
+    return PlatformDidResolver(
+        platform.orgs, platform.keys, platform.base_url, platform.remote_dids
+    )
+
+
+def get_award(platform: Platform, award_id: str) -> Award:
+    award = platform.awards.get(AwardId(award_id))
+    if award is None:
+        raise NotFound(f"no credential {award_id!r}")
+    return award
+
+
+def find(platform: Platform, reference: str) -> Award:
+    """An award by its uuid or by its credential URL."""
+    return get_award(platform, reference.rstrip("/").rsplit("/", 1)[-1])
+
+
+def _org_of(platform: Platform, award: Award) -> Organization:
+    org = platform.orgs.get(award.org_id)
+    if org is None:
+        raise NotFound("the credential's organization is gone")
+    return org
+
+
+def revoke(platform: Platform, award: Award, reason: str | None = None) -> Award:
+    """Revoke for good (the reason stays private to the issuer)."""
+    now = platform.now()
+    status_registry.set_bit(
+        platform.status_lists, award.revocation_list_id, award.status_index, 1, now
+    )
+    platform.awards.set_revoked(award.id, now, reason)
+    return get_award(platform, award.id)
+
+
+def suspend(platform: Platform, award: Award, suspended: bool = True) -> Award:
+    if award.revoked_at is not None and suspended is False:
+        raise Conflict("a revoked credential cannot be reinstated")
+    value = 1 if suspended else 0
+    status_registry.set_bit(
+        platform.status_lists, award.suspension_list_id, award.status_index, value, platform.now()
+    )
+    platform.awards.set_suspended(award.id, suspended)
+    return get_award(platform, award.id)
+
+
+def issuer_of(platform: Platform, org: Organization) -> Issuer:
+    return issuer_for(
+        platform.orgs, platform.keys, org, secret=platform.secret, base_url=platform.base_url
+    )
+
+
+def issuer_by_slug(platform: Platform, slug: str) -> Issuer:
+    return issuer_of(platform, org_by_slug(platform.orgs, slug))
+
+
+class PlatformStatusLists:
+    """Status lists of this platform straight from storage; others through ``fallback``."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+        self._prefix = f"{platform.base_url.rstrip('/')}/orgs/"
+
+    def __call__(self, url: str, now: datetime) -> StatusList | None:
+        if url.startswith(self._prefix) and "/status/" in url:
+            slug, _, list_id = url.removeprefix(self._prefix).partition("/status/")
+            state = self._platform.status_lists.get(list_id)
+            org = self._platform.orgs.by_slug(slug)
+            if state is None or org is None or state.org_id != org.id:
+                return None
+            return status_registry.as_status_list(
+                state, url, org_did(self._platform.base_url, org.slug)
+            )
+        fallback = self._platform.remote_status
+        return fallback(url, now) if fallback else None
+
+
+def list_state(platform: Platform, slug: str, list_id: str) -> tuple[Organization, StatusListState]:
+    org = org_by_slug(platform.orgs, slug)
+    state = platform.status_lists.get(list_id)
+    if state is None or state.org_id != org.id:
+        raise NotFound(f"no status list {list_id!r} for {slug!r}")
+    return org, state
+
+
+def signed_list(platform: Platform, org: Organization, state: StatusListState) -> dict[str, Any]:
+    """The list as a signed BitstringStatusListCredential (signed now, by the active key)."""
+    issuer = issuer_of(platform, org)
+    return status_registry.list_credential(
+        state, org, issuer.key, base_url=platform.base_url, now=platform.now()
+    )
+
+
+def issue_document(
+    platform: Platform, issuer: Issuer, credential: Mapping[str, Any], *, suite: str
+) -> Award:
+    """W3C VC-API issue: sign a caller-built credential as the organization.
+
+    The platform sets ``issuer`` (the organization's profile), an ``id`` when absent, a
+    ``validFrom`` when absent and the status entries, then signs, verifies and stores it.
+    """
+    if not isinstance(credential, Mapping):
+        raise Invalid("credential must be a JSON object")
+    org = issuer.org
+    now = platform.now().replace(microsecond=0)
+    revocation, suspension, index = status_registry.allocate(
+        platform.status_lists, platform.awards, org, now=now, rng=platform.rng
+    )
+    award_id = AwardId(str(uuid.uuid4()))
+    unsigned = dict(credential)
+    unsigned["issuer"] = issuer.profile.to_json()
+    unsigned.setdefault("id", credential_url(platform.base_url, award_id))
+    if unsigned["id"] != credential_url(platform.base_url, award_id):
+        raise Invalid("leave out the credential id: the platform assigns a dereferenceable one")
+    unsigned.setdefault("validFrom", format_datetime(now))
+    unsigned["credentialStatus"] = status_registry.entries(
+        platform.base_url, org, revocation.id, suspension.id, index
+    )
+    secured = sign(unsigned, issuer.key, suite=suite, created=now)
+    if not isinstance(secured, dict):
+        raise Invalid("the VC-API returns Data Integrity credentials; use a Data Integrity suite")
+    _verify_before_storing(platform, secured)
+    subject = secured.get("credentialSubject")
+    subject_id = subject.get("id") if isinstance(subject, Mapping) else None
+    award = Award(
+        id=award_id,
+        org_id=org.id,
+        achievement_id=None,
+        recipient=str(subject_id or ""),
+        recipient_kind="did" if str(subject_id or "").startswith("did:") else "other",
+        document=json.dumps(secured, ensure_ascii=False, separators=(",", ":")),
+        issued_at=now,
+        status_index=index,
+        revocation_list_id=revocation.id,
+        suspension_list_id=suspension.id,
+        valid_until=_parse_optional(secured.get("validUntil")),
+    )
+    platform.awards.add(award)
+    return award
+
+
+def _parse_optional(value: object) -> datetime | None:
+    return parse_datetime(value) if isinstance(value, str) else None

@@ -1,0 +1,1 @@
+"""FastAPI adapter: ``create_app(settings)``."""

@@ -1,0 +1,87 @@
+"""Request-scoped dependencies: settings, the unit of work, the platform, the caller."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from credstack.db.repositories import Repositories
+from credstack.domain.errors import Forbidden
+from credstack.domain.platform import ApiToken, Organization, Scope
+from credstack.services.platform import Platform
+from credstack.settings import Settings
+from credstack.web.errors import Unauthorized
+
+
+def settings(request: Request) -> Settings:
+    found: Settings = request.app.state.settings
+    return found
+
+
+def session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, else rolled back."""
+    factory = request.app.state.sessions
+    with factory() as db, db.begin():
+        yield db
+
+
+def platform(request: Request, db: Annotated[Session, Depends(session)]) -> Platform:
+    config: Settings = request.app.state.settings
+    repos = Repositories(db)
+    return Platform(
+        orgs=repos.orgs,
+        keys=repos.keys,
+        achievements=repos.achievements,
+        awards=repos.awards,
+        status_lists=repos.status_lists,
+        tokens=repos.tokens,
+        base_url=config.base_url,
+        secret=request.app.state.secret,
+        remote_dids=request.app.state.remote_dids,
+        remote_status=request.app.state.remote_status,
+    )
+
+
+PlatformDep = Annotated[Platform, Depends(platform)]
+SessionDep = Annotated[Session, Depends(session)]
+SettingsDep = Annotated[Settings, Depends(settings)]
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    token: ApiToken
+    org: Organization
+
+
+def caller(request: Request, found: PlatformDep) -> Caller:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    token = found.tokens.by_hash(token_hash(value.strip()))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("the API token is unknown or revoked")
+    org = found.orgs.get(token.org_id)
+    if org is None:
+        raise Unauthorized("the API token's organization no longer exists")
+    return Caller(token, org)
+
+
+def require(scope: Scope) -> Callable[[Caller], Caller]:
+    """A dependency that admits callers whose token carries ``scope``."""
+
+    def check(who: Annotated[Caller, Depends(caller)]) -> Caller:
+        if scope not in who.token.scopes:
+            raise Forbidden(f"this token lacks the scope {scope!s}")
+        return who
+
+    return check
