@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VCJS_INSTALL := ../shared/tools/vc-js/install.sh
 
-.PHONY: run test check lint format bench clean
+.PHONY: run demo test check lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
+	@$(BIN)/credstack db upgrade
+	@$(BIN)/credstack seed
+	@$(BIN)/credstack serve --host 127.0.0.1 --port 8000
+
+demo: $(STAMP)
 	@$(BIN)/credstack demo
 
 check: $(STAMP)

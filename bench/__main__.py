@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import bulk, http_verify
 from credstack.cli.bench import measure
 from credstack.crypto.keys import ed25519_from_seed
 from credstack.domain.achievements import Profile
@@ -95,10 +96,47 @@ def main() -> None:
                     "target": _target(suite, mine, ref),
                 }
             )
+    rows.extend(http_rows())
+    rows.extend(bulk_rows())
     _print(rows)
     out = ROOT / "bench" / "results.json"
     out.write_text(json.dumps({"n": n, "rows": rows}, indent=2) + "\n", "utf-8")
     print(f"\nwrote {out.relative_to(ROOT)}")
+
+
+def http_rows() -> list[dict[str, Any]]:
+    """Verification over HTTP (2 worker processes): requests per second and p99."""
+    rows: list[dict[str, Any]] = []
+    for lane in http_verify.main():
+        for figure, key in (("verify req/s", "rps"), ("verify p99 ms", "p99_ms")):
+            rows.append(
+                {
+                    "figure": f"HTTP {figure} ({lane['backend']})",
+                    "ours": round(lane[key], 3),
+                    "reference": None,
+                    "ratio": None,
+                    "target": f"{lane['requests']} requests, {lane['errors']} errors",
+                }
+            )
+    return rows
+
+
+def bulk_rows() -> list[dict[str, Any]]:
+    """Bulk issuing end to end (validate, store, sign, verify, store): credentials/s."""
+    rows: list[dict[str, Any]] = []
+    for lane in bulk.main():
+        per_second = lane["per_second"]
+        met = "met" if per_second >= bulk.TARGET_PER_SECOND else "MISSED"
+        rows.append(
+            {
+                "figure": f"bulk cred/s ({lane['backend']}, {lane['rows']})",
+                "ours": round(per_second, 3),
+                "reference": None,
+                "ratio": None,
+                "target": f"100k in 60 s (#6): {met}; validate+store {lane['prepare_s']:.1f} s",
+            }
+        )
+    return rows
 
 
 def _target(suite: str, mine: float, ref: float | None) -> str:

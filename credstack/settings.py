@@ -34,13 +34,13 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "credstack <no-reply@credstack.localhost>"
     reminder_days: list[int] = [60, 30, 7]
+    mail_interval_seconds: float = Field(default=5.0, ge=0)
     remote_enabled: bool = False
     remote_allowlist: list[str] = []
     remote_timeout_seconds: float = 5.0
     remote_max_bytes: int = 2_000_000
     max_body_bytes: int = 5_000_000
     jobs: Literal["auto", "inline", "procrastinate"] = "auto"
-    seed_demo: bool = False
 
     def secret(self) -> bytes:
         """The at-rest encryption secret (created once for development if unset)."""

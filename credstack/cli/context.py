@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from credstack.db.outbox import SqlOutbox
 from credstack.db.repositories import Repositories
 from credstack.db.session import make_engine, session_factory, transaction
 from credstack.services.platform import Platform
@@ -28,6 +29,7 @@ def platform(settings: Settings | None = None) -> Iterator[Platform]:
                 tokens=repos.tokens,
                 base_url=config.base_url,
                 secret=config.secret(),
+                outbox=SqlOutbox(session),
             )
     finally:
         engine.dispose()

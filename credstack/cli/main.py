@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+from typer._click.exceptions import ClickException  # typer vendors its own click
 
-from credstack.cli import admin, bench, credentials, demo, keys
+from credstack.cli import admin, bench, bulk, credentials, demo, keys, seed
+from credstack.cli.notify import app as notify_app
 from credstack.domain.errors import CredstackError
 
 app = typer.Typer(
@@ -22,21 +23,25 @@ credentials.register(app)
 bench.register(app)
 demo.register(app)
 admin.register(app)
+seed.register(app)
+bulk.register(app)
+app.add_typer(notify_app, name="notify")
 
 
 def fail(message: str) -> None:
     """Print one line naming the problem and exit 2 (unusable input)."""
     first = " ".join(str(message).split())
-    print(f"credstack: {first}", file=sys.stderr)
+    if first:
+        print(f"credstack: {first}", file=sys.stderr)
     sys.exit(2)
 
 
 def run() -> None:
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         fail("interrupted")
-    except click.ClickException as exc:
+    except ClickException as exc:
         fail(exc.format_message())
     except CredstackError as exc:
         fail(exc.message)

@@ -318,9 +318,22 @@ class StatusLists:
         return self._record(row) if row else None
 
     def lock(self, list_id: str) -> StatusListState | None:
-        """Read a list for update (row lock on PostgreSQL; SQLite serialises writers)."""
+        """Read a list for update, holding the lock until the transaction ends.
+
+        The no-op UPDATE takes the row lock on PostgreSQL and the write lock on SQLite
+        (whose driver starts a transaction only at the first write, so a plain read
+        there would hold nothing and a concurrent change could be overwritten).
+        """
+        self.session.execute(
+            update(StatusListRow)
+            .where(StatusListRow.id == list_id)
+            .values(version=StatusListRow.version)
+        )
         row = self.session.scalar(
-            select(StatusListRow).where(StatusListRow.id == list_id).with_for_update()
+            select(StatusListRow)
+            .where(StatusListRow.id == list_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         return self._record(row) if row else None
 

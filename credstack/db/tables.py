@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -159,10 +160,25 @@ class BulkJobRow(Base):
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     report: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    existing: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None]
+    __table_args__ = (Index("ix_bulk_jobs_state", "state"),)
 
 
 class BulkRowRow(Base):
+    """A validated row of a bulk job; pending while it has neither an award nor an error."""
+
     __tablename__ = "bulk_rows"
+    __table_args__ = (
+        Index(
+            "ix_bulk_rows_pending",
+            "job_id",
+            "number",
+            sqlite_where=text("award_id IS NULL AND error IS NULL"),
+            postgresql_where=text("award_id IS NULL AND error IS NULL"),
+        ),
+    )
     job_id: Mapped[str] = mapped_column(ForeignKey("bulk_jobs.id"), primary_key=True)
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[dict[str, object]] = mapped_column(JSON)
@@ -180,9 +196,14 @@ class OAuthClientRow(Base):
 
 
 class OAuthGrantRow(Base):
-    """Authorization codes and access/refresh tokens (hashed) of the OB 3.0 API."""
+    """Sign-in codes, authorization codes and access/refresh tokens (hashed) of the OB 3.0 API.
+
+    ``used_at`` marks a code or refresh token as spent; ``revoked_at`` a revoked token;
+    ``family_id`` ties every token of one authorization together (the code's id).
+    """
 
     __tablename__ = "oauth_grants"
+    __table_args__ = (Index("ix_oauth_grants_subject_kind", "subject", "kind"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     value_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -193,3 +214,37 @@ class OAuthGrantRow(Base):
     data: Mapped[dict[str, object] | None] = mapped_column(JSON)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    family_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class HeldCredentialRow(Base):
+    """Credentials the OB 3.0 Host keeps for a user, as verified (``document``).
+
+    ``key`` is the credential equality key (issuer id and credential id, normalized).
+    """
+
+    __tablename__ = "held_credentials"
+    __table_args__ = (
+        UniqueConstraint("subject", "key"),
+        Index("ix_held_credentials_subject_added", "subject", "added_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(320))
+    key: Mapped[str] = mapped_column(String(64))
+    credential_id: Mapped[str] = mapped_column(Text)
+    issuer_id: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(String(8))
+    document: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime | None]
+    added_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class HostProfileRow(Base):
+    """The OB 3.0 Profile a Host user asserts about themselves (JSON as given)."""
+
+    __tablename__ = "host_profiles"
+    subject: Mapped[str] = mapped_column(String(320), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

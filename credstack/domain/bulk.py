@@ -9,22 +9,20 @@ Columns
 -------
 Headers are matched case-insensitively with surrounding spaces ignored; their order is free.
 
-==================== ==========================================================================
-``email``            recipient email (the rule of ``credentials.RecipientEmail``; normalised
-                     to lower case)
-``did``              recipient DID (the rule of ``credentials.RecipientDid``)
-``name``             learner display name
-``valid_from``       ISO 8601 date-time with a time zone (``2024-01-31T12:00:00Z``,
-``valid_until``      ``2024-01-31T13:00:00+01:00``) or a plain date ``2024-01-31`` meaning
-``awarded_date``     ``2024-01-31T00:00:00Z``; stored as aware UTC datetimes
-``activity_start``
-``activity_end``
-``credits_earned``   a number >= 0 with a dot as decimal separator (``2``, ``2.5``, ``1e3``)
-``evidence_url``     an absolute http(s) URL
-``evidence_narrative`` free text
-``result``           a result value (``Result.value``), free text
-``narrative``        free text (``AchievementSubject.narrative``)
-==================== ==========================================================================
+- ``email``: the recipient's email (the rule of ``credentials.RecipientEmail``; kept
+  normalised: stripped, lower case)
+- ``did``: the recipient's DID (the rule of ``credentials.RecipientDid``)
+- ``name``: the learner's display name
+- ``valid_from``, ``valid_until``, ``awarded_date``, ``activity_start``, ``activity_end``:
+  an ISO 8601 date-time with a time zone (``2024-01-31T12:00:00Z``,
+  ``2024-01-31T13:00:00+01:00``) or a plain date ``2024-01-31`` meaning
+  ``2024-01-31T00:00:00Z``; kept as aware UTC datetimes. ``valid_until`` must be after
+  ``valid_from`` and ``activity_end`` not before ``activity_start``.
+- ``credits_earned``: a number >= 0 with a dot as decimal separator (``2``, ``2.5``, ``1e3``)
+- ``evidence_url``: an absolute http(s) URL
+- ``evidence_narrative``: free text
+- ``result``: a result value (``Result.value``), free text
+- ``narrative``: free text (``AchievementSubject.narrative``)
 
 The file needs an ``email`` or a ``did`` column (or both); every row fills exactly one of
 them. All other columns are optional and every cell in them may be blank. Cell text is
@@ -69,7 +67,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain
-from typing import IO, Any, Final, Literal, Protocol, Self, TypeVar
+from typing import IO, Any, Final, Literal, Protocol, Self, TypeVar, cast
 from urllib.parse import urlsplit
 
 import openpyxl  # type: ignore[import-untyped]
@@ -113,10 +111,14 @@ MAX_ERRORS: Final = 1_000
 UNLABELED: Final = ""
 _FINGERPRINT_VERSION: Final = "credstack.bulk-row.v1"
 _CHUNK: Final = 1 << 16
+_MAX_LINE: Final = 1 << 24
+#: What a 200,000-row sheet unpacks to is far less; zipfile reads no more than declared.
+_MAX_UNPACKED: Final = 1 << 30
 _COLUMN_ORDER: Final = {name: i for i, name in enumerate(COLUMNS)}
-_JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: JSON string literal (quotes, escapes; non-ASCII as is), C-accelerated.
+_json_string: Final[Callable[[str], str]] = json.encoder.encode_basestring
 
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+_NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d+,\d+$")
@@ -196,7 +198,8 @@ class BulkRow:
     narrative: str | None = None
 
     def _digest(self) -> bytes:
-        # A JSON list in a fixed order; instants as UTC ISO 8601, credits as repr(float).
+        # The items of a JSON list in a fixed order (cheaper than json.dumps for 100,000
+        # rows); instants as UTC ISO 8601, credits as repr(float).
         parts: list[str | None] = [_FINGERPRINT_VERSION, self.recipient.kind]
         parts += [self.recipient.value, self.name]
         for moment in (
@@ -209,7 +212,7 @@ class BulkRow:
             parts.append(None if moment is None else _instant(moment))
         parts.append(None if self.credits_earned is None else repr(float(self.credits_earned)))
         parts += [self.evidence_url, self.evidence_narrative, self.result, self.narrative]
-        encoded = _JSON.encode(parts)
+        encoded = ",".join(["null" if part is None else _json_string(part) for part in parts])
         # NFC of the whole JSON equals the JSON of NFC parts: its syntax is ASCII starters.
         if not unicodedata.is_normalized("NFC", encoded):
             encoded = unicodedata.normalize("NFC", encoded)
@@ -425,7 +428,10 @@ def _data_rows(
 
 
 def _decoded_lines(source: _Readable) -> Iterator[str]:
-    """UTF-8 text (BOM dropped) split after each ``\\r\\n``, ``\\n`` or ``\\r``, as csv wants."""
+    """UTF-8 text (BOM dropped) split after each ``\r\n``, ``\n`` or ``\r``, as csv wants.
+
+    Linear in the input: each chunk is scanned once, the unfinished line is kept in parts.
+    """
     head = b""
     while len(head) < 4:
         more = source.read(_CHUNK)
@@ -438,7 +444,8 @@ def _decoded_lines(source: _Readable) -> Iterator[str]:
         head = head[len(codecs.BOM_UTF8) :]
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     newlines_before = 0
-    buffer = ""
+    carry: list[str] = []  # the unfinished line
+    carried = 0
     chunk = head
     while True:
         final = not chunk
@@ -453,18 +460,28 @@ def _decoded_lines(source: _Readable) -> Iterator[str]:
                 f"the file is not UTF-8 text (byte 0x{bad} on line {line}); {_SAVE_AS_UTF8}"
             ) from None
         newlines_before += chunk.count(b"\n")
-        buffer += text
-        end = 0
-        for match in _LINE_RE.finditer(buffer):
-            # A trailing "\r" may be the first half of a "\r\n" split across chunks.
-            if not final and match.end() == len(buffer) and buffer.endswith("\r"):
-                break
-            yield match.group()
-            end = match.end()
-        buffer = buffer[end:]
+        if text and carry and carry[-1].endswith("\r") and not text.startswith("\n"):
+            yield "".join(carry)  # a lone "\r" held back at the end of the last chunk
+            carry, carried = [], 0
+        start = 0
+        for match in _NEWLINE_RE.finditer(text):
+            if not final and match.end() == len(text) and match.group() == "\r":
+                break  # may be the first half of a "\r\n" split across chunks
+            carry.append(text[start : match.end()])
+            yield "".join(carry)
+            carry, carried = [], 0
+            start = match.end()
+        if start < len(text):
+            carry.append(text[start:])
+            carried += len(text) - start
+            if carried > _MAX_LINE:
+                raise Invalid(
+                    f"line {newlines_before + 1} is longer than {_MAX_LINE} characters; "
+                    "this is not a CSV export of a spreadsheet"
+                )
         if final:
-            if buffer:
-                yield buffer
+            if carry:
+                yield "".join(carry)
             return
         chunk = source.read(_CHUNK)
 
@@ -547,8 +564,19 @@ def _xlsx_records(sheet: Any) -> Iterator[list[str]]:
 
 def _parse_xlsx(source: _Readable, max_rows: int) -> Table:
     seekable = getattr(source, "seekable", None)
-    file = source if callable(seekable) and seekable() else io.BytesIO(source.read())
+    file: IO[bytes]
+    if callable(seekable) and seekable():
+        file = cast("IO[bytes]", source)
+    else:  # zipfile needs to seek: hold the (compressed, size-checked upstream) bytes
+        file = io.BytesIO(b"".join(iter(lambda: source.read(_CHUNK), b"")))
     try:
+        with zipfile.ZipFile(file) as archive:  # refuse a zip bomb before unpacking
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > _MAX_UNPACKED:
+            raise Invalid(
+                f"the XLSX workbook unpacks to more than {_MAX_UNPACKED >> 20} MiB; "
+                "split it into smaller files"
+            )
         workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
     except _XLSX_ERRORS:
         raise Invalid(
@@ -575,12 +603,17 @@ def parse_xlsx(data: bytes | IO[bytes], *, max_rows: int = MAX_ROWS) -> Table:
 def _peek(data: IO[bytes] | bytes, size: int) -> tuple[bytes, _Readable]:
     if isinstance(data, bytes | bytearray | memoryview):
         return bytes(data[:size]), io.BytesIO(data)
-    if data.seekable():
-        start = data.tell()
-        head = data.read(size)
+    seekable = data.seekable()
+    start = data.tell() if seekable else 0
+    head = b""
+    while len(head) < size:
+        more = data.read(size - len(head))
+        if not more:
+            break
+        head += more
+    if seekable:
         data.seek(start)
         return head, data
-    head = data.read(size)
     return head, _Prefixed(head, data)
 
 
@@ -673,7 +706,8 @@ class _RowReader:
             )
         if UNLABELED in cells:
             errors.append(RowError(number, None, "has a value in a column without a header"))
-        self._check_order(number, dates, errors)
+        if dates["valid_until"] is not None or dates["activity_end"] is not None:
+            self._check_order(number, dates, errors)
         if errors or recipient is None:
             errors.sort(key=lambda e: -1 if e.column is None else _COLUMN_ORDER[e.column])
             return errors
@@ -724,9 +758,8 @@ class _RowReader:
     def _check_order(
         self, number: int, dates: Mapping[str, datetime | None], errors: list[RowError]
     ) -> None:
-        failed = {e.column for e in errors}
         start, until = dates["valid_from"], dates["valid_until"]
-        if "valid_from" not in failed and until is not None:
+        if until is not None and all(e.column != "valid_from" for e in errors):
             earliest = start if start is not None else self.default_valid_from
             if earliest is not None and until <= earliest:
                 which = "valid_from" if start is not None else "the default valid_from"
@@ -776,17 +809,13 @@ def _column_name(key: str, cache: dict[str, str]) -> str:
     return name
 
 
-def _short_hash(*parts: str) -> bytes:
-    return hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()[:16]
-
-
 class BulkValidation(Iterator[BulkRow]):
     """:func:`validate_stream`'s result: iterate it for the valid rows, in file order.
 
     Errors and warnings collect on it as it goes (at most ``max_errors`` of each listed,
     the rest counted in ``omitted``); ``total``, ``valid`` and ``ok`` are final once it is
-    exhausted. Memory: 16-byte digests of the valid rows' fingerprints and recipients
-    (about 200 bytes a row), never the rows themselves.
+    exhausted. Memory: per valid row, a 16-byte digest of its fingerprint (duplicates) and
+    its recipient (repeated recipients): about 250 bytes a row, never the rows themselves.
     """
 
     def __init__(
@@ -860,7 +889,7 @@ class BulkValidation(Iterator[BulkRow]):
 
     def _rows_of(self, rows: Iterator[Mapping[str, str]], header_row: int) -> Iterator[BulkRow]:
         seen: dict[bytes, int] = {}
-        recipients: dict[bytes, int] = {}
+        recipients: dict[tuple[str, str], int] = {}
         names: dict[str, str] = {}
         for index, raw in enumerate(rows, start=1):
             number = raw.number if isinstance(raw, TableRow) else header_row + index
@@ -883,8 +912,7 @@ class BulkValidation(Iterator[BulkRow]):
                 self._add(self.errors, RowError(number, None, f"duplicate of row {earlier}"))
                 continue
             seen[digest] = number
-            who = _short_hash(row.recipient.kind, row.recipient.value)
-            first = recipients.setdefault(who, number)
+            first = recipients.setdefault((row.recipient.kind, row.recipient.value), number)
             if first != number:
                 self._add(
                     self.warnings,

@@ -69,6 +69,19 @@ class Email:
             raise Invalid("email.text: must not be blank")
 
 
+@dataclass(frozen=True)
+class QueuedEmail:
+    """An email in the outbox: ``attempts`` counts delivery attempts so far, ``last_error``
+    says why the latest one failed, ``sent_at`` is set once it was delivered."""
+
+    id: str
+    email: Email
+    created_at: datetime
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
 def award_email(
     *,
     learner_email: str,

@@ -6,10 +6,12 @@ take them as arguments. Services flush at most; the entrypoint owns the transact
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from credstack.domain.hosting import HeldCredential
+from credstack.domain.messages import Email, QueuedEmail
 from credstack.domain.platform import (
     AchievementId,
     AchievementVersion,
@@ -79,3 +81,54 @@ class TokenRepository(Protocol):
     def add(self, token: ApiToken, token_hash: str) -> None: ...
     def by_hash(self, token_hash: str) -> ApiToken | None: ...
     def revoke(self, token_id: str, at: datetime) -> None: ...
+
+
+class Outbox(Protocol):
+    """Emails to send; ``enqueue`` ignores an email whose dedupe key was queued before."""
+
+    def enqueue(self, email: Email, now: datetime) -> bool: ...
+
+
+class MailQueue(Outbox, Protocol):
+    """The outbox as the sender and the reminder job see it."""
+
+    def pending(self, limit: int, due: Sequence[datetime]) -> list[QueuedEmail]:
+        """Unsent emails, oldest first, that no other sender holds. One with ``n`` attempts
+        is returned when it was queued at or before ``due[n]``; with ``len(due)`` or more
+        attempts it is given up."""
+        ...
+
+    def claim(self, email_id: str, attempts: int) -> bool:
+        """Count one more attempt if nobody else did since ``pending`` (compare and set)."""
+        ...
+
+    def mark_sent(self, email_id: str, at: datetime) -> None: ...
+    def mark_failed(self, email_id: str, error: str) -> None: ...
+    def sent_keys(self, prefix: str) -> set[str]:
+        """The dedupe keys starting with ``prefix`` ever queued (sent, pending or given up)."""
+        ...
+
+
+class Mailer(Protocol):
+    """Delivers one email or raises (``credstack.notify`` has the console and SMTP ones)."""
+
+    def send(self, email: Email) -> None: ...
+
+
+class HeldCredentialRepository(Protocol):
+    """Credentials the OB 3.0 Host keeps for its users (``credstack.services.hosting``)."""
+
+    def get(self, subject: str, key: str) -> HeldCredential | None: ...
+    def add(self, held: HeldCredential) -> None: ...
+    def replace(self, held: HeldCredential) -> None: ...
+    def page(
+        self, subject: str, *, limit: int, offset: int, since: datetime | None = None
+    ) -> list[HeldCredential]: ...
+    def count(self, subject: str, *, since: datetime | None = None) -> int: ...
+
+
+class ProfileRepository(Protocol):
+    """The OB 3.0 Profile each Host user asserts about themselves (JSON as given)."""
+
+    def get(self, subject: str) -> dict[str, Any] | None: ...
+    def put(self, subject: str, profile: Mapping[str, Any], now: datetime) -> None: ...

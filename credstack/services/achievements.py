@@ -13,7 +13,8 @@ from credstack.domain.errors import Conflict, Invalid, NotFound
 from credstack.domain.platform import AchievementId, AchievementVersion, Organization
 from credstack.domain.ports import AchievementRepository
 
-KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?\Z")
+MAX_VALIDITY_DAYS = 36_525  # a century; more overflows dates and database integers
 
 
 def achievement_url(base_url: str, achievement_id: str) -> str:
@@ -39,8 +40,8 @@ def define(
     """
     if not KEY.match(key):
         raise Invalid(f"achievement key {key!r} must be lowercase letters, digits and hyphens")
-    if validity_days is not None and validity_days <= 0:
-        raise Invalid("validity_days must be a positive number of days")
+    if validity_days is not None and not 0 < validity_days <= MAX_VALIDITY_DAYS:
+        raise Invalid(f"validity_days must be a number of days from 1 to {MAX_VALIDITY_DAYS}")
     latest = achievements.latest(org.id, key)
     if latest is not None and not latest.published:
         raise Conflict(f"achievement {key!r} has an unpublished draft v{latest.version}")
@@ -79,6 +80,9 @@ def resolve(
     """An achievement by version id, or by key (its latest published version)."""
     if KEY.match(reference):
         latest = achievements.latest(org.id, reference)
+        if latest is not None and not latest.published:
+            published = [a for a in achievements.of(org.id) if a.key == reference and a.published]
+            latest = published[-1] if published else latest
         if latest is not None:
             return latest
     return get(achievements, org, reference)

@@ -28,6 +28,7 @@ from credstack.domain.credentials import (
     parse_datetime,
 )
 from credstack.domain.errors import Conflict, Invalid, NotFound
+from credstack.domain.messages import award_email
 from credstack.domain.platform import (
     AchievementVersion,
     Award,
@@ -146,7 +147,27 @@ def issue_award(
         learner_name=request.learner_name,
     )
     platform.awards.add(award)
+    if platform.outbox is not None and kind == "email":
+        notify_award(platform, award, definition.name, issuer.org.name)
     return award
+
+
+def claim_url(base_url: str, award: Award) -> str:
+    return f"{base_url.rstrip('/')}/claim/{award.claim_token}"
+
+
+def notify_award(platform: Platform, award: Award, achievement_name: str, issuer_name: str) -> None:
+    """Queue the award email (once per credential, whatever retries happen)."""
+    assert platform.outbox is not None
+    email = award_email(
+        learner_email=award.recipient,
+        learner_name=award.learner_name,
+        achievement_name=achievement_name,
+        issuer_name=issuer_name,
+        claim_url=claim_url(platform.base_url, award),
+        credential_url=credential_url(platform.base_url, award.id),
+    )
+    platform.outbox.enqueue(email, platform.now())
 
 
 def _verify_before_storing(platform: Platform, signed: Mapping[str, Any]) -> None:
@@ -182,7 +203,9 @@ def _org_of(platform: Platform, award: Award) -> Organization:
 
 
 def revoke(platform: Platform, award: Award, reason: str | None = None) -> Award:
-    """Revoke for good (the reason stays private to the issuer)."""
+    """Revoke for good (the reason stays private to the issuer); revoking again changes nothing."""
+    if award.revoked_at is not None:
+        return award
     now = platform.now()
     status_registry.set_bit(
         platform.status_lists, award.revocation_list_id, award.status_index, 1, now

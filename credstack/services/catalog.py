@@ -87,3 +87,45 @@ def data_analyst_stack(base: str) -> Stack:
         ects=6.0,
     )
     return Stack("Data Analyst", components, certificate)
+
+
+def cybersecurity_stack(base: str) -> Stack:
+    components = (
+        _micro(
+            base,
+            "network-security-basics",
+            "Network Security Basics",
+            "Segment networks, configure firewalls and read packet captures.",
+            20,
+            "network security",
+        ),
+        _micro(
+            base,
+            "incident-response",
+            "Incident Response",
+            "Detect, contain and report security incidents with a playbook.",
+            25,
+            "incident response",
+        ),
+        _micro(
+            base,
+            "secure-coding",
+            "Secure Coding",
+            "Find and fix the OWASP Top 10 in web applications.",
+            30,
+            "secure coding",
+        ),
+    )
+    certificate = Achievement(
+        id=f"{base}/achievements/security-analyst-certificate",
+        name="Security Analyst Certificate",
+        description="Awarded for completing the three cybersecurity micro-credentials.",
+        criteria=Criteria(narrative="Earn all three micro-credentials of the cybersecurity stack."),
+        achievement_type="Certificate",
+        credits_available=3.0,
+        tags=("cybersecurity", "stack"),
+        learning_hours=75,
+        level="EQF 5",
+        ects=6.0,
+    )
+    return Stack("Security Analyst", components, certificate)

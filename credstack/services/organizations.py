@@ -24,7 +24,8 @@ from credstack.domain.errors import Invalid, NotFound
 from credstack.domain.platform import Organization, OrgId, Role, StaffMember, StoredKey
 from credstack.domain.ports import KeyRepository, OrganizationRepository
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
+_ANY_BASE = "https://credstack.invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ def create_organization(
     if not name.strip():
         raise Invalid("an organization needs a name")
     org = Organization(OrgId(str(uuid.uuid4())), slug, name.strip(), now, url, email, description)
+    profile_of(org, _ANY_BASE)  # refuse what would break every credential it signs
     orgs.add(org)
     if owner:
         orgs.add_staff(StaffMember(org.id, owner.strip().lower(), Role.OWNER))
@@ -144,6 +146,7 @@ def update_profile(orgs: OrganizationRepository, org: Organization, **changes: A
     if unknown:
         raise Invalid(f"cannot change {sorted(unknown)}; profile fields are {sorted(allowed)}")
     updated = replace(org, **{k: v for k, v in changes.items() if v is not None})
+    profile_of(updated, _ANY_BASE)  # refuse what would break every credential it signs
     orgs.update(updated)
     return updated
 

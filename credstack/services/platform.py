@@ -17,6 +17,7 @@ from credstack.domain.ports import (
     AwardRepository,
     Clock,
     KeyRepository,
+    Outbox,
     OrganizationRepository,
     StatusListRepository,
     TokenRepository,
@@ -42,6 +43,7 @@ class Platform:
     rng: random.Random = field(default_factory=random.SystemRandom)
     remote_dids: Callable[[str], VerificationMethod | None] | None = None
     remote_status: StatusResolver | None = None
+    outbox: Outbox | None = None
 
     def now(self) -> datetime:
         return self.clock()

@@ -22,7 +22,10 @@ class PresentationResult:
         return {
             "verified": self.verified,
             "presentationResult": [c.to_json() for c in self.presentation],
-            "credentialResults": [r.to_json() for r in self.credentials],
+            "credentialResults": [
+                {"id": r.credential.get("id") if r.credential else None, **r.to_json()}
+                for r in self.credentials
+            ],
         }
 
 
@@ -66,7 +69,16 @@ def verify_presentation(
             checks.append(Check("proof.invalid", False, exc.message))
     raw = presentation.get("verifiableCredential", [])
     credentials = raw if isinstance(raw, list) else [raw]
-    results = tuple(verify(c, options) for c in credentials)
+    results = tuple(
+        verify(c, options)
+        if isinstance(c, Mapping | str)
+        else VerificationResult.of(
+            [Check("input.unusable", False, "a credential must be a JSON object or a JWT")],
+            None,
+            "",
+        )
+        for c in credentials
+    )
     if not credentials:
         checks.append(Check("credentials.none", False, "the presentation holds no credential"))
     verified = all(c.ok for c in checks) and all(r.verified for r in results)

@@ -61,7 +61,12 @@ def allocate(
             break
     else:  # pragma: no cover - a list past FILL_LIMIT is replaced before this happens
         raise NotFound("no free status index; the list is full")
-    used = replace(revocation, entries_used=revocation.entries_used + 1)
+    # Count the entry on the row as it is now (locked), not as read above: saving the
+    # earlier read would write back stale bits and undo a revocation made meanwhile.
+    locked = lists.lock(revocation.id)
+    if locked is None:
+        raise NotFound(f"no status list {revocation.id}")
+    used = replace(locked, entries_used=locked.entries_used + 1)
     lists.save(used)
     return used, suspension, index
 

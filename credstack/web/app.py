@@ -11,8 +11,8 @@ from credstack.db.session import make_engine, session_factory
 from credstack.remote import RemoteDidResolver, RemoteFetcher, RemotePolicy, RemoteStatusLists
 from credstack.services.verifying import VerifyOptions
 from credstack.settings import Settings
-from credstack.web import errors
-from credstack.web.api import admin, public, vcapi
+from credstack.web import errors, mail
+from credstack.web.api import admin, bulk, obv3, public, vcapi
 from credstack.web.limits import BodyLimit
 
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="credstack",
         version="0.1.0",
         description="Stackable micro-credentials on Open Badges 3.0 and W3C VC 2.0.",
+        lifespan=mail.lifespan,  # the background email sender (see credstack/web/mail.py)
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
@@ -50,5 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(public.router)
     app.include_router(vcapi.router)
     app.include_router(admin.router)
+    app.include_router(bulk.router)
+    obv3.install(app)  # the 1EdTech OB 3.0 API and its OAuth endpoints (Imsx errors)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from credstack.db.outbox import SqlOutbox
 from credstack.db.repositories import Repositories
 from credstack.domain.errors import Forbidden
 from credstack.domain.platform import ApiToken, Organization, Scope
@@ -24,13 +25,20 @@ def settings(request: Request) -> Settings:
 
 
 def session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, else rolled back."""
+    """One transaction per request: committed when the handler returns, else rolled back.
+
+    Used with ``scope="function"`` (``SessionDep``): the commit happens before the response
+    is sent, so a client never gets a success for data that is not (or never) committed.
+    """
     factory = request.app.state.sessions
     with factory() as db, db.begin():
         yield db
 
 
-def platform(request: Request, db: Annotated[Session, Depends(session)]) -> Platform:
+SessionDep = Annotated[Session, Depends(session, scope="function")]
+
+
+def platform(request: Request, db: SessionDep) -> Platform:
     config: Settings = request.app.state.settings
     repos = Repositories(db)
     return Platform(
@@ -44,11 +52,11 @@ def platform(request: Request, db: Annotated[Session, Depends(session)]) -> Plat
         secret=request.app.state.secret,
         remote_dids=request.app.state.remote_dids,
         remote_status=request.app.state.remote_status,
+        outbox=SqlOutbox(db),
     )
 
 
 PlatformDep = Annotated[Platform, Depends(platform)]
-SessionDep = Annotated[Session, Depends(session)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 
 

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from credstack.domain.errors import Conflict, CredstackError, Forbidden, Invalid, NotFound
@@ -50,6 +51,12 @@ def install(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         names = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 401: "unauthorized"}
         return problem(exc.status_code, names.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(DataError)
+    async def unstorable(_request: Request, exc: DataError) -> JSONResponse:
+        """A value the database refuses (too long, out of range, NUL): the input's fault."""
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return problem(422, "invalid", "a value is too long, out of range or not storable")
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

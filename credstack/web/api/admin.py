@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from credstack.domain.credentials import Evidence
-from credstack.domain.errors import NotFound
+from credstack.domain.achievements import Achievement
+from credstack.domain.credentials import Evidence, Result
+from credstack.domain.errors import Invalid, NotFound
 from credstack.domain.platform import AchievementVersion, Award, Scope
 from credstack.services import achievements, awards
 from credstack.services.organizations import (
@@ -117,7 +118,7 @@ def create_award(
     response: Response,
     found: PlatformDep,
     who: Annotated[Caller, _who(Scope.AWARDS_ISSUE)],
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Issue a credential. Retrying with the same Idempotency-Key returns the first one."""
     record = achievements.resolve(found.achievements, who.org, body.achievement)
@@ -137,10 +138,24 @@ def create_award(
         activity_end=body.activity_end,
         credits_earned=body.credits_earned,
         evidence=tuple(Evidence(**e.model_dump()) for e in body.evidence),
+        results=_results(record, body.result),
         idempotency_key=key,
     )
     award = awards.issue_award(found, awards.issuer_of(found, who.org), record, request)
     return award_json(award)
+
+
+def _results(record: AchievementVersion, value: str | None) -> tuple[Result, ...]:
+    """``result`` is the value of the achievement's one result description."""
+    if value is None:
+        return ()
+    descriptions = Achievement.from_json(record.definition).result_descriptions
+    if len(descriptions) != 1:
+        raise Invalid(
+            f"result: the achievement has {len(descriptions)} result descriptions; "
+            "a result value needs exactly one"
+        )
+    return (Result(value=value, result_description=descriptions[0].id),)
 
 
 @router.get("/awards")
@@ -148,7 +163,7 @@ def list_awards(
     found: PlatformDep,
     who: Annotated[Caller, _who(Scope.AWARDS_READ)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
     items = found.awards.of(who.org.id, limit=limit, offset=offset)
     return {

@@ -5,24 +5,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        """Text columns cannot hold NUL (PostgreSQL refuses it): refuse it up front."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 class ProfileUpdate(Body):
-    name: str | None = None
-    url: str | None = None
-    email: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=500)
+    email: str | None = Field(default=None, max_length=320)
     description: str | None = None
 
 
 class AchievementIn(Body):
-    key: str = Field(description="Stable key; each definition is a new version of it.")
+    key: str = Field(
+        max_length=100, description="Stable key; each definition is a new version of it."
+    )
     definition: dict[str, Any] = Field(description="Open Badges 3.0 Achievement JSON.")
-    validity_days: int | None = Field(default=None, description="validUntil = issue + days")
+    validity_days: int | None = Field(
+        default=None, ge=1, le=36_525, description="validUntil = issue + days"
+    )
     publish: bool = True
 
 
@@ -35,9 +47,9 @@ class EvidenceIn(Body):
 
 class AwardIn(Body):
     achievement: str = Field(description="Achievement version id, or its key (latest).")
-    recipient_email: str | None = None
-    recipient_did: str | None = None
-    learner_name: str | None = None
+    recipient_email: str | None = Field(default=None, max_length=320)
+    recipient_did: str | None = Field(default=None, max_length=500)
+    learner_name: str | None = Field(default=None, max_length=200)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     activity_start: datetime | None = None
@@ -47,7 +59,7 @@ class AwardIn(Body):
     result: str | None = Field(
         default=None, description="A result value, if the achievement defines a result description."
     )
-    idempotency_key: str | None = None
+    idempotency_key: str | None = Field(default=None, max_length=200)
 
 
 class StatusChange(Body):
