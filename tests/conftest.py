@@ -145,6 +145,7 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         secret_key=SecretStr(SECRET.decode()),
         secret_key_file=folder / "secret.key",
         max_body_bytes=200_000,
+        mail_interval_seconds=0,
     )
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

@@ -157,16 +157,23 @@ def claim_url(base_url: str, award: Award) -> str:
 
 
 def notify_award(platform: Platform, award: Award, achievement_name: str, issuer_name: str) -> None:
-    """Queue the award email (once per credential, whatever retries happen)."""
+    """Queue the award email (once per credential, whatever retries happen).
+
+    An address that the credential accepts but a mail server would not (for example a
+    non-ASCII local part) gets no notice; the award itself stands.
+    """
     assert platform.outbox is not None
-    email = award_email(
-        learner_email=award.recipient,
-        learner_name=award.learner_name,
-        achievement_name=achievement_name,
-        issuer_name=issuer_name,
-        claim_url=claim_url(platform.base_url, award),
-        credential_url=credential_url(platform.base_url, award.id),
-    )
+    try:
+        email = award_email(
+            learner_email=award.recipient,
+            learner_name=award.learner_name,
+            achievement_name=achievement_name,
+            issuer_name=issuer_name,
+            claim_url=claim_url(platform.base_url, award),
+            credential_url=credential_url(platform.base_url, award.id),
+        )
+    except Invalid:
+        return
     platform.outbox.enqueue(email, platform.now())
 
 

@@ -189,7 +189,7 @@ def _wait_for_progress(cli: Cli, process: subprocess.Popen[str], deadline: float
 
 
 def test_a_job_killed_mid_run_resumes_and_every_row_is_issued_exactly_once(cli: Cli) -> None:
-    rows = 3000
+    rows = 600  # six batches: the kill lands after the first commits
     name = write_csv(cli.cwd, "learners.csv", rows)
     process = subprocess.Popen(
         [str(CREDSTACK), "bulk-issue", name, "--org", "acme", "--achievement", "sql"],

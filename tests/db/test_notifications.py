@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import Session
 
 from credstack.db.outbox import SqlOutbox
@@ -66,6 +66,9 @@ class World:
 
 @pytest.fixture
 def world(platform: Platform, db: Session, clock: Clock) -> World:
+    # Emails committed by others (the live server of the web tests shares this database)
+    # are not this test's: mark them sent in this test's transaction, rolled back after it.
+    db.execute(update(OutboxRow).where(OutboxRow.sent_at.is_(None)).values(sent_at=clock.now))
     outbox = SqlOutbox(db)
     wired = dataclasses.replace(platform, outbox=outbox)
     org = create_organization(
@@ -121,9 +124,9 @@ def test_issuing_an_award_to_an_email_queues_one_notice_even_when_the_request_is
 
 
 def test_an_award_to_a_did_queues_no_email(world: World) -> None:
-    world.award(recipient_email=None, recipient_did=DID)
+    award = world.award(recipient_email=None, recipient_did=DID)
 
-    assert world.outbox.sent_keys("award:") == set()
+    assert world.outbox.by_key(world.award_key(award)) is None
 
 
 def test_the_award_notice_reaches_a_real_smtp_server_with_the_claim_link(
@@ -219,7 +222,7 @@ def test_the_outbox_queues_each_dedupe_key_once(world: World) -> None:
 
     assert world.outbox.enqueue(email, world.clock.now) is True
     assert world.outbox.enqueue(email, world.clock.now) is False
-    assert world.outbox.sent_keys("test:") == {"test:once"}
+    assert world.outbox.sent_keys("test:once") == {"test:once"}
 
 
 def test_emails_without_a_dedupe_key_are_all_queued(world: World) -> None:
