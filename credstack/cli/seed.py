@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 import uuid
+from dataclasses import replace
 
 import typer
 

@@ -17,8 +17,8 @@ from credstack.domain.ports import (
     AwardRepository,
     Clock,
     KeyRepository,
-    Outbox,
     OrganizationRepository,
+    Outbox,
     StatusListRepository,
     TokenRepository,
 )

@@ -23,16 +23,24 @@ def test_an_award_verifies_until_it_is_revoked(platform: Platform) -> None:
         platform.orgs, platform.keys, slug="acme", name="Acme", secret=SECRET, now=platform.now()
     )
     record = achievements.define(
-        platform.achievements, org, key="sql", definition=DEFINITION,
-        creator=profile_of(org, platform.base_url), base_url=platform.base_url,
-        now=platform.now(), validity_days=365,
+        platform.achievements,
+        org,
+        key="sql",
+        definition=DEFINITION,
+        creator=profile_of(org, platform.base_url),
+        base_url=platform.base_url,
+        now=platform.now(),
+        validity_days=365,
     )
     award = awards.issue_award(
-        platform, awards.issuer_of(platform, org), record,
+        platform,
+        awards.issuer_of(platform, org),
+        record,
         awards.AwardRequest(recipient_email="ada@example.org"),
     )
     options = VerifyOptions(
-        now=platform.now(), resolve=awards.resolver(platform),
+        now=platform.now(),
+        resolve=awards.resolver(platform),
         status=awards.PlatformStatusLists(platform),
     )
     assert verify(json.loads(award.document), options).verified
