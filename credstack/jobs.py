@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from credstack.crypto.did import VerificationMethod
 from credstack.db.bulk_jobs import BulkJobs
 from credstack.db.outbox import SqlOutbox
-from credstack.db.repositories import Repositories
+from credstack.db.repositories import platform_for
 from credstack.db.session import make_engine, session_factory, transaction
 from credstack.domain.errors import CredstackError
 from credstack.domain.ports import Clock
@@ -131,14 +131,8 @@ class BulkRunner:
     # -- units of work -----------------------------------------------------------------
 
     def platform(self, session: Session) -> Platform:
-        repos = Repositories(session)
-        return Platform(
-            orgs=repos.orgs,
-            keys=repos.keys,
-            achievements=repos.achievements,
-            awards=repos.awards,
-            status_lists=repos.status_lists,
-            tokens=repos.tokens,
+        return platform_for(
+            session,
             base_url=self.base_url,
             secret=self.secret,
             clock=self.clock,

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from credstack.db.repositories import Repositories
+from credstack.db.repositories import platform_for
 from credstack.db.session import make_engine, upgrade
 from credstack.services.platform import Platform
 from credstack.settings import Settings
@@ -104,14 +104,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def platform(db: Session, clock: Clock) -> Platform:
-    repos = Repositories(db)
-    return Platform(
-        orgs=repos.orgs,
-        keys=repos.keys,
-        achievements=repos.achievements,
-        awards=repos.awards,
-        status_lists=repos.status_lists,
-        tokens=repos.tokens,
+    return platform_for(
+        db,
         base_url=BASE_URL,
         secret=SECRET,
         clock=clock,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from credstack.db.outbox import SqlOutbox
-from credstack.db.repositories import Repositories
+from credstack.db.repositories import platform_for
 from credstack.db.session import make_engine, session_factory, transaction
 from credstack.services.platform import Platform
 from credstack.settings import Settings, get_settings
@@ -19,14 +19,8 @@ def platform(settings: Settings | None = None) -> Iterator[Platform]:
     engine = make_engine(config.database_url)
     try:
         with transaction(session_factory(engine)) as session:
-            repos = Repositories(session)
-            yield Platform(
-                orgs=repos.orgs,
-                keys=repos.keys,
-                achievements=repos.achievements,
-                awards=repos.awards,
-                status_lists=repos.status_lists,
-                tokens=repos.tokens,
+            yield platform_for(
+                session,
                 base_url=config.base_url,
                 secret=config.secret(),
                 outbox=SqlOutbox(session),

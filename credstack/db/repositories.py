@@ -38,6 +38,7 @@ from credstack.domain.platform import (
     StatusPurpose,
     StoredKey,
 )
+from credstack.services.platform import Platform
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -411,3 +412,20 @@ class Repositories:
         self.awards = Awards(session)
         self.status_lists = StatusLists(session)
         self.tokens = Tokens(session)
+
+
+def platform_for(session: Session, *, base_url: str, secret: bytes, **world: Any) -> Platform:
+    """The services' Platform over one session's repositories (``world``: clock, rng,
+    remote resolvers, outbox)."""
+    repos = Repositories(session)
+    return Platform(
+        orgs=repos.orgs,
+        keys=repos.keys,
+        achievements=repos.achievements,
+        awards=repos.awards,
+        status_lists=repos.status_lists,
+        tokens=repos.tokens,
+        base_url=base_url,
+        secret=secret,
+        **world,
+    )

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from credstack.db.outbox import SqlOutbox
-from credstack.db.repositories import Repositories
+from credstack.db.repositories import platform_for
 from credstack.domain.errors import Forbidden
 from credstack.domain.platform import ApiToken, Organization, Scope
 from credstack.services.platform import Platform
@@ -40,14 +40,8 @@ SessionDep = Annotated[Session, Depends(session, scope="function")]
 
 def platform(request: Request, db: SessionDep) -> Platform:
     config: Settings = request.app.state.settings
-    repos = Repositories(db)
-    return Platform(
-        orgs=repos.orgs,
-        keys=repos.keys,
-        achievements=repos.achievements,
-        awards=repos.awards,
-        status_lists=repos.status_lists,
-        tokens=repos.tokens,
+    return platform_for(
+        db,
         base_url=config.base_url,
         secret=request.app.state.secret,
         remote_dids=request.app.state.remote_dids,

@@ -28,7 +28,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from credstack.db.outbox import SqlOutbox
-from credstack.db.repositories import Repositories
+from credstack.db.repositories import platform_for
 from credstack.db.session import transaction
 from credstack.domain.ports import Mailer
 from credstack.notify import mailer_from_settings
@@ -45,14 +45,8 @@ REMINDER_EVERY: Final = timedelta(hours=1)
 
 def platform_over(session: Session, settings: Settings, secret: bytes) -> Platform:
     """A platform over ``session`` with the outbox wired (for jobs outside a request)."""
-    repos = Repositories(session)
-    return Platform(
-        orgs=repos.orgs,
-        keys=repos.keys,
-        achievements=repos.achievements,
-        awards=repos.awards,
-        status_lists=repos.status_lists,
-        tokens=repos.tokens,
+    return platform_for(
+        session,
         base_url=settings.base_url,
         secret=secret,
         outbox=SqlOutbox(session),

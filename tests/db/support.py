@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from credstack.db.repositories import Repositories
+from credstack.db.repositories import platform_for
 from credstack.domain.platform import AchievementVersion, Award, Organization
 from credstack.services import achievements, awards
 from credstack.services.checks import VerificationResult
@@ -80,14 +80,8 @@ def check(platform: Platform, award: Award | dict[str, Any]) -> VerificationResu
 
 def platform_over(session: Session, **world: Any) -> Platform:
     """A platform over ``session`` the way the composition roots build one."""
-    repos = Repositories(session)
-    return Platform(
-        orgs=repos.orgs,
-        keys=repos.keys,
-        achievements=repos.achievements,
-        awards=repos.awards,
-        status_lists=repos.status_lists,
-        tokens=repos.tokens,
+    return platform_for(
+        session,
         base_url=BASE_URL,
         secret=SECRET,
         **world,
