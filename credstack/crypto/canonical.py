@@ -4,7 +4,8 @@
 Canonicalization, https://www.w3.org/TR/rdf-canon/), in *safe mode*: a property or type
 that the document's contexts leave undefined, or an identifier that is not an absolute
 IRI, raises instead of being silently dropped or mapped to an issuer-dependent IRI.
-The performance work replaces the insides of ``rdfc``; its contract stays.
+A compiled fast path (decision 0011: ``ldcontext``, ``ldquads``, ``rdfc_fast``) gives the
+same bytes for the documents it covers; everything else takes the general path (pyld).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from pyld import jsonld
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
+from credstack.crypto.ldcontext import ISSUER_DEPENDENT, UNDEFINED, unknown_keyword
+from credstack.crypto.ldquads import Quad, to_quads
 from credstack.crypto.loader import OfflineLoader
+from credstack.crypto.rdfc_fast import canonical_nquads
 from credstack.domain.errors import (
     CredstackError,
     DocumentNotAllowed,
@@ -28,8 +32,6 @@ from credstack.domain.errors import (
     UndefinedTerm,
 )
 
-ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
-UNDEFINED = "https://undefined.credstack.invalid/term#"
 _KEYWORDS = frozenset(
     {
         "@id",
@@ -47,18 +49,6 @@ _KEYWORDS = frozenset(
         "@nest",
     }
 )
-_ALL_KEYWORDS = _KEYWORDS | {
-    "@base",
-    "@container",
-    "@context",
-    "@import",
-    "@none",
-    "@prefix",
-    "@propagate",
-    "@protected",
-    "@version",
-    "@vocab",
-}
 # Characters RFC 3987 forbids in an IRI; JSON-LD drops a node or value whose IRI holds one.
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _NOT_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -122,8 +112,36 @@ def expand(document: Mapping[str, Any], loader: OfflineLoader) -> list[Any]:
         raise _translate(exc) from exc
 
 
-def rdfc(document: Mapping[str, Any], loader: OfflineLoader, *, safe: bool = True) -> str:
-    """Canonical N-Quads of ``document`` (RDFC-1.0), refusing undefined terms when ``safe``."""
+def rdfc(
+    document: Mapping[str, Any], loader: OfflineLoader, *, safe: bool = True, fast: bool = True
+) -> str:
+    """Canonical N-Quads of ``document`` (RDFC-1.0), refusing undefined terms when ``safe``.
+
+    ``fast=False`` forces the general path (pyld); both give the same bytes and errors.
+    """
+    if fast:
+        quads = fast_quads(document, loader, safe=safe)
+        if quads is not None:
+            return canonical_nquads(quads)
+    return rdfc_general(document, loader, safe=safe)
+
+
+def fast_quads(
+    document: Mapping[str, Any], loader: OfflineLoader, *, safe: bool = True
+) -> list[Quad] | None:
+    """The document's RDF quads by the compiled fast path, or None: take the general path.
+
+    Any failure here, even an unexpected one, only means the general path runs; that path
+    gives the result or the error.
+    """
+    try:
+        return to_quads(document, loader, safe=safe)
+    except Exception:  # noqa: BLE001 - Unsupported, or anything else: the general path decides
+        return None
+
+
+def rdfc_general(document: Mapping[str, Any], loader: OfflineLoader, *, safe: bool = True) -> str:
+    """RDFC-1.0 through pyld: expand (probed in safe mode), to_rdf, URDNA2015."""
     options = _options(loader)
     try:
         if safe:
@@ -148,7 +166,7 @@ def _probe(document: Mapping[str, Any], loader: OfflineLoader) -> dict[str, Any]
     """
     if "@context" not in document:
         raise Invalid("the document has no @context, so none of its terms are defined")
-    unknown = _unknown_keyword(document)
+    unknown = unknown_keyword(document)
     if unknown:
         raise UndefinedTerm(unknown, _locate(document, unknown))
     contexts = _as_list(document["@context"])
@@ -178,20 +196,6 @@ def check_defined(expanded: Any, original: Mapping[str, Any] | None = None) -> N
             if kind == "id":
                 raise RelativeIri(value)
             raise UndefinedTerm(value, _locate(original, value))
-
-
-def _unknown_keyword(node: Any) -> str | None:
-    """An ``@``-key that is no JSON-LD keyword (expansion would drop it silently)."""
-    if isinstance(node, list):
-        return next(filter(None, map(_unknown_keyword, node)), None)
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key.startswith("@") and key not in _ALL_KEYWORDS:
-                return str(key)
-            found = None if key == "@context" else _unknown_keyword(value)
-            if found:
-                return found
-    return None
 
 
 def _walk(node: Any) -> Iterator[tuple[str, str]]:

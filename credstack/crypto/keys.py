@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-import base58
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 from cryptography.exceptions import InvalidSignature
@@ -35,17 +35,47 @@ class KeyType(StrEnum):
     RSA = "RSA"
 
 
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_DIGITS = bytes.maketrans(
+    _B58.encode("ascii") + bytes(c for c in range(256) if chr(c) not in _B58),
+    bytes(range(58)) + b"\xff" * (256 - 58),
+)
+
+
 def multibase_encode(data: bytes) -> str:
-    return "z" + base58.b58encode(data).decode("ascii")
+    return "z" + _b58encode(data)
 
 
 def multibase_decode(text: str) -> bytes:
     if not text.startswith("z"):
         raise InvalidKey(f"multibase value {text[:12]!r}… must use base58btc (prefix 'z')")
     try:
-        return bytes(base58.b58decode(text[1:]))
+        return _b58decode(text[1:])
     except ValueError as exc:
         raise InvalidKey(f"multibase value {text[:12]!r}… is not valid base58btc") from exc
+
+
+def _b58encode(data: bytes) -> str:
+    """Bitcoin base58, as ``base58.b58encode`` (property-tested against it), only faster."""
+    number = int.from_bytes(data, "big")
+    digits = []
+    while number:
+        number, digit = divmod(number, 58)
+        digits.append(_B58[digit])
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + "".join(reversed(digits))
+
+
+def _b58decode(text: str) -> bytes:
+    """Bitcoin base58, as ``base58.b58decode`` (trailing whitespace ignored); ValueError."""
+    encoded = text.rstrip().encode("ascii")
+    digits = encoded.translate(_B58_DIGITS)
+    if b"\xff" in digits:
+        raise ValueError("not a base58 character")
+    number = 0
+    for digit in digits:
+        number = number * 58 + digit
+    zeros = len(encoded) - len(encoded.lstrip(b"1"))
+    return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
 
 
 def b64url(data: bytes) -> str:
@@ -154,9 +184,16 @@ class Ed25519Key:
     controller: str
     verification_method: str
     public: PublicKey
+    # libsodium's expanded secret key, derived from the seed on first use.
+    _secret: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def sign(self, data: bytes) -> bytes:
-        return bytes(nacl.signing.SigningKey(self.seed).sign(data).signature)
+        secret = self._secret
+        if secret is None:
+            secret = nacl.bindings.crypto_sign_seed_keypair(self.seed)[1]
+            object.__setattr__(self, "_secret", secret)
+        signed = nacl.bindings.crypto_sign(data, secret)
+        return bytes(signed[: nacl.bindings.crypto_sign_BYTES])
 
     @property
     def secret_multibase(self) -> str:

@@ -32,6 +32,8 @@ class OfflineLoader:
         self.context_cache: dict[str, Any] = {}
         self.checked_shapes: set[Any] = set()
         self.proof_configs: dict[str, str] = {}
+        # Active contexts compiled once for the fast RDFC path (crypto/ldcontext.py).
+        self.compiled_contexts: dict[str, Any] = {}
 
     def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> RemoteDocument:
         document = self._documents.get(url)
