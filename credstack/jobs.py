@@ -15,6 +15,10 @@ composition roots (``web/`` and ``cli/``), which hand it their settings as argum
 
 Either way the job's state lives in the database, never in the process: any runner can
 pick a job up where another stopped (see ``services.bulk`` for why that is exactly once).
+
+Signing uses ``signing_processes`` worker processes (``credstack.signing_pool``, one pool
+per job run); 1 signs in the runner's own process (the default, and what the API's
+background thread uses).
 """
 
 from __future__ import annotations
@@ -45,9 +49,10 @@ from credstack.db.session import make_engine, session_factory, transaction
 from credstack.domain.errors import CredstackError
 from credstack.domain.ports import Clock
 from credstack.services import bulk
-from credstack.services.bulk import ACTIVE, BATCH_SIZE, BulkJob, BulkUnit
+from credstack.services.bulk import ACTIVE, BulkJob, BulkUnit, SignMany
 from credstack.services.platform import Platform, utc_now
 from credstack.services.status import StatusResolver
+from credstack.signing_pool import SigningPool
 
 log = logging.getLogger("credstack.jobs")
 
@@ -85,7 +90,8 @@ class BulkRunner:
         base_url: str,
         secret: bytes,
         use_procrastinate: bool,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,
+        signing_processes: int = 1,
         fanout: int = FANOUT,
         clock: Clock = utc_now,
         remote_dids: Callable[[str], VerificationMethod | None] | None = None,
@@ -99,6 +105,7 @@ class BulkRunner:
         self.secret = secret
         self.use_procrastinate = use_procrastinate
         self.batch_size = batch_size
+        self.signing_processes = max(1, signing_processes)
         self.fanout = fanout
         self.clock = clock
         self.remote_dids = remote_dids
@@ -130,7 +137,7 @@ class BulkRunner:
 
     # -- units of work -----------------------------------------------------------------
 
-    def platform(self, session: Session) -> Platform:
+    def platform(self, session: Session, outbox: SqlOutbox | None = None) -> Platform:
         return platform_for(
             session,
             base_url=self.base_url,
@@ -138,7 +145,7 @@ class BulkRunner:
             clock=self.clock,
             remote_dids=self.remote_dids,
             remote_status=self.remote_status,
-            outbox=SqlOutbox(session) if self.notify else None,
+            outbox=outbox,
         )
 
     @contextmanager
@@ -150,7 +157,19 @@ class BulkRunner:
     def unit_of_work(self) -> Iterator[BulkUnit]:
         """A fresh platform and job repository over one transaction, committed at the end."""
         with self.session() as session:
-            yield BulkUnit(self.platform(session), BulkJobs(session))
+            outbox = SqlOutbox(session) if self.notify else None
+            jobs = BulkJobs(session)
+            apart = self.unit_of_work if jobs.parallel_writers else None
+            yield BulkUnit(self.platform(session, outbox), jobs, outbox, apart)
+
+    @contextmanager
+    def signer(self) -> Iterator[SignMany | None]:
+        """What signs a job run's credentials: a process pool, or None (this process)."""
+        if self.signing_processes < 2:
+            yield None
+            return
+        with SigningPool(self.signing_processes) as pool:
+            yield pool
 
     # -- starting and running ------------------------------------------------------------
 
@@ -164,7 +183,8 @@ class BulkRunner:
             before = bulk.get(jobs, job_id)
             job = bulk.start(jobs, job_id, now=self.clock())
             if self.use_procrastinate and job.state in ACTIVE and before.state != job.state:
-                batches = -(-job.pending // self.batch_size)
+                size = self.batch_size or bulk.batch_size_for(job.pending)
+                batches = -(-job.pending // size)
                 self._defer(session, job.id, count=max(1, min(self.fanout, batches)))
         if not self.use_procrastinate and background and job.state in ACTIVE:
             threading.Thread(
@@ -180,13 +200,15 @@ class BulkRunner:
         the file again picks up the rest).
         """
         try:
-            return bulk.run(
-                job_id,
-                self.unit_of_work,
-                batch_size=self.batch_size,
-                on_progress=on_progress,
-                idle=self._idle if self.use_procrastinate else None,
-            )
+            with self.signer() as sign_many:
+                return bulk.run(
+                    job_id,
+                    self.unit_of_work,
+                    batch_size=self.batch_size,
+                    sign_many=sign_many,
+                    on_progress=on_progress,
+                    idle=self._idle if self.use_procrastinate else None,
+                )
         except (CredstackError, *_TRANSIENT):
             raise  # the job stays as it is (a transient error: to be resumed)
         except Exception as exc:

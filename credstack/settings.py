@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     remote_max_bytes: int = 2_000_000
     max_body_bytes: int = 5_000_000
     jobs: Literal["auto", "inline", "procrastinate"] = "auto"
+    signing_processes: int = Field(default=0, ge=0)
+    verify_cache_seconds: float = Field(default=5.0, ge=0)
+    session_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="How long a web sign-in lasts (the session cookie and its server row).",
+    )
 
     def secret(self) -> bytes:
         """The at-rest encryption secret (created once for development if unset)."""

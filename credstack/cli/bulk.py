@@ -32,12 +32,19 @@ from credstack.services import achievements, bulk
 from credstack.services.bulk import BulkJob, JobState, Prepared
 from credstack.services.organizations import org_by_slug
 from credstack.settings import Settings, get_settings
+from credstack.signing_pool import available_cores
 
 SHOWN = 20
 
 
+def signing_processes(settings: Settings) -> int:
+    """CREDSTACK_SIGNING_PROCESSES, 0 meaning one per core this process may use."""
+    return settings.signing_processes or available_cores()
+
+
 def runner_for(settings: Settings) -> BulkRunner:
-    """The job runner over the configured database (close it, or use ``with``)."""
+    """The job runner over the configured database (close it, or use ``with``); it signs
+    in a pool of :func:`signing_processes` processes."""
     if settings.jobs == "procrastinate" and not settings.is_postgres:
         raise Invalid("CREDSTACK_JOBS=procrastinate needs a PostgreSQL CREDSTACK_DATABASE_URL")
     return BulkRunner.open(
@@ -45,6 +52,7 @@ def runner_for(settings: Settings) -> BulkRunner:
         base_url=settings.base_url,
         secret=settings.secret(),
         use_procrastinate=settings.use_procrastinate,
+        signing_processes=signing_processes(settings),
     )
 
 

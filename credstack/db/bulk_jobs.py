@@ -4,9 +4,9 @@
 Rows are the unit of exactly-once: a row is pending until it has an award id or an error,
 and :meth:`BulkJobs.claim` hands pending rows to one runner at a time (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL; on SQLite the claim takes the database write lock, which serialises
-batches). Writes go in batches (one multi-row INSERT per chunk of rows, one executemany
-UPDATE per batch of marks) rather than one round trip a row. Flushes at most; the caller
-owns the transaction.
+batches). Writes go in batches (one multi-row INSERT per chunk of rows and per batch of
+awards, one executemany UPDATE per batch of marks) rather than one round trip a row.
+Flushes at most; the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -16,15 +16,33 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from credstack.db.repositories import utc
 from credstack.db.tables import AwardRow, Base, BulkJobRow, BulkRowRow
-from credstack.domain.platform import AchievementId, AwardId, OrgId
+from credstack.domain.errors import Conflict
+from credstack.domain.platform import AchievementId, Award, AwardId, OrgId
 from credstack.services.bulk import ACTIVE, BatchOutcome, BulkJob, JobState, StoredRow
 
 _ROWS = Base.metadata.tables["bulk_rows"]
+_AWARDS = Base.metadata.tables["awards"]
+#: Bound values per IN (...) list: well below SQLite's limit of 32,766 variables.
+_IN_CHUNK = 1000
+#: PostgreSQL: rows of a job after which the planner's statistics are refreshed.
+_ANALYZE_AT = (500, 2_000, 8_000, 32_000, 128_000, 512_000, 2_048_000)
 _PENDING = and_(BulkRowRow.award_id.is_(None), BulkRowRow.error.is_(None))
 _UNFINISHED = (JobState.VALIDATED, JobState.QUEUED, JobState.RUNNING)
 
@@ -55,6 +73,28 @@ def _record(row: BulkJobRow) -> BulkJob:
     )
 
 
+def _award_values(award: Award) -> dict[str, Any]:
+    return {
+        "id": award.id,
+        "org_id": award.org_id,
+        "achievement_id": award.achievement_id,
+        "recipient": award.recipient,
+        "recipient_kind": award.recipient_kind,
+        "learner_name": award.learner_name,
+        "document": award.document,
+        "issued_at": award.issued_at,
+        "valid_until": award.valid_until,
+        "status_index": award.status_index,
+        "revocation_list_id": award.revocation_list_id,
+        "suspension_list_id": award.suspension_list_id,
+        "idempotency_key": award.idempotency_key,
+        "claim_token": award.claim_token,
+        "revoked_at": award.revoked_at,
+        "revocation_reason": award.revocation_reason,
+        "suspended": award.suspended,
+    }
+
+
 def _count(result: Any) -> int:
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
@@ -66,8 +106,8 @@ class BulkJobs:
         self._sqlite = session.get_bind().dialect.name == "sqlite"
 
     def add(self, job: BulkJob) -> None:
-        self.session.add(
-            BulkJobRow(
+        self.session.execute(
+            insert(BulkJobRow).values(
                 id=job.id,
                 org_id=job.org_id,
                 achievement_id=job.achievement_id,
@@ -85,7 +125,6 @@ class BulkJobs:
                 error=job.error,
             )
         )
-        self.session.flush()
 
     def add_rows(self, job_id: str, rows: Sequence[StoredRow]) -> None:
         """One multi-row INSERT for the chunk (the caller chunks, e.g. by 1,000)."""
@@ -104,6 +143,22 @@ class BulkJobs:
                 }
                 for row in rows
             ],
+        )
+
+    def set_totals(self, job_id: str, total: int, report: dict[str, Any]) -> None:
+        self.session.execute(
+            update(BulkJobRow)
+            .where(BulkJobRow.id == job_id)
+            .values(total=total, report=report)
+            .execution_options(synchronize_session=False)
+        )
+
+    def discard(self, job_id: str) -> None:
+        self.session.execute(delete(_ROWS).where(_ROWS.c.job_id == job_id))
+        self.session.execute(
+            delete(BulkJobRow)
+            .where(BulkJobRow.id == job_id)
+            .execution_options(synchronize_session=False)
         )
 
     def get(self, job_id: str) -> BulkJob | None:
@@ -169,7 +224,11 @@ class BulkJobs:
         )
         return _count(result) == 1
 
-    def claim(self, job_id: str, limit: int, now: datetime) -> list[StoredRow]:
+    @property
+    def parallel_writers(self) -> bool:
+        return not self._sqlite
+
+    def _lock_database(self, job_id: str, now: datetime) -> None:
         if self._sqlite:
             # A write first: it takes the database lock for the batch (waiting out another
             # runner's batch), so what follows sees its marks and savepoints nest.
@@ -179,18 +238,74 @@ class BulkJobs:
                 .values(updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-        query = (
-            select(BulkRowRow.number, BulkRowRow.fingerprint, BulkRowRow.data)
-            .where(BulkRowRow.job_id == job_id, _PENDING)
-            .order_by(BulkRowRow.number)
-            .limit(limit)
-        )
+
+    def _held(self, query: Any) -> list[StoredRow]:
         if not self._sqlite:
             query = query.with_for_update(skip_locked=True)
         return [
             StoredRow(number, fingerprint, dict(data))
             for number, fingerprint, data in self.session.execute(query)
         ]
+
+    def claim(
+        self, job_id: str, limit: int, now: datetime, *, after: int | None = None
+    ) -> list[StoredRow]:
+        self._lock_database(job_id, now)
+        query = select(BulkRowRow.number, BulkRowRow.fingerprint, BulkRowRow.data).where(
+            BulkRowRow.job_id == job_id, _PENDING
+        )
+        if after is not None:
+            query = query.where(BulkRowRow.number > after)
+        return self._held(query.order_by(BulkRowRow.number).limit(limit))
+
+    def reclaim(self, job_id: str, numbers: Collection[int], now: datetime) -> list[StoredRow]:
+        """The rows come back without their data: the caller has it from the claim."""
+        self._lock_database(job_id, now)
+        wanted = sorted(numbers)
+        if not wanted:
+            return []
+        query = (
+            select(BulkRowRow.number, BulkRowRow.fingerprint)
+            .where(
+                BulkRowRow.job_id == job_id,
+                _PENDING,
+                BulkRowRow.number >= wanted[0],
+                BulkRowRow.number <= wanted[-1],
+            )
+            .order_by(BulkRowRow.number)
+        )
+        if not self._sqlite:
+            query = query.with_for_update(skip_locked=True)
+        chosen = set(wanted)
+        return [
+            StoredRow(number, fingerprint, {})
+            for number, fingerprint in self.session.execute(query)
+            if number in chosen
+        ]
+
+    def taken_indices(self, list_id: str, indices: Sequence[int]) -> set[int]:
+        """The indices among ``indices`` that awards on the revocation list ``list_id`` hold."""
+        found: set[int] = set()
+        for start in range(0, len(indices), _IN_CHUNK):
+            found.update(
+                self.session.scalars(
+                    select(AwardRow.status_index).where(
+                        AwardRow.revocation_list_id == list_id,
+                        AwardRow.status_index.in_(indices[start : start + _IN_CHUNK]),
+                    )
+                )
+            )
+        return found
+
+    def add_awards(self, awards: Sequence[Award]) -> None:
+        """One multi-row INSERT (executemany) for the batch; Conflict when a unique key
+        (idempotency key, status index, claim token) is taken. Call it in a savepoint."""
+        if not awards:
+            return
+        try:
+            self.session.execute(insert(_AWARDS), [_award_values(a) for a in awards])
+        except IntegrityError as exc:
+            raise Conflict("an award of the batch collides with one already stored") from exc
 
     def pending(self, job_id: str) -> int:
         found = self.session.scalar(
@@ -227,7 +342,8 @@ class BulkJobs:
                 .values(error=bindparam("e")),
                 [{"j": job_id, "n": number, "e": error} for number, error in outcome.failed],
             )
-        self.session.execute(
+        settled = len(marked) + len(outcome.failed)
+        statement = (
             update(BulkJobRow)
             .where(BulkJobRow.id == job_id)
             .values(
@@ -238,6 +354,22 @@ class BulkJobs:
             )
             .execution_options(synchronize_session=False)
         )
+        if self._sqlite:
+            self.session.execute(statement)
+            return
+        after = self.session.scalar(statement.returning(BulkJobRow.done + BulkJobRow.failed))
+        if after is not None and any(after - settled < at <= after for at in _ANALYZE_AT):
+            self._analyze()
+
+    def _analyze(self) -> None:
+        """PostgreSQL: refresh the planner's statistics of the tables a job grows.
+
+        A job can take ``awards`` from empty to 100,000 rows in a minute, faster than
+        autovacuum looks; a statement prepared while the table looked empty keeps a plan
+        that scans it whole (each batch's ``IN`` of 1,000 keys against every row). ANALYZE
+        replaces the statistics and invalidates such plans.
+        """
+        self.session.execute(text("ANALYZE awards, bulk_rows, outbox"))
 
     def finish(self, job_id: str, now: datetime) -> bool:
         left = exists().where(BulkRowRow.job_id == job_id, _PENDING)

@@ -6,16 +6,29 @@
 2. :func:`start` moves the job to ``queued``; the composition root then hands it to a
    runner (a procrastinate worker on PostgreSQL, a thread or the foreground on SQLite).
 3. :func:`run` issues the rows in batches, each batch in its own unit of work: claim the
-   next pending rows, issue each through ``awards.issue_award``, mark the rows and bump the
-   counters, commit. States: validated -> queued -> running -> done | failed.
+   next pending rows, reserve their status indices in one step
+   (``status_registry.reserve``), build their credentials, have them signed by
+   ``sign_many`` (a process pool from the composition root, or in this process), then
+   write the awards, the award emails and the rows' marks with one multi-row statement
+   each, bump the counters and commit. States: validated -> queued -> running -> done |
+   failed. While a batch is written, the next one is already claimed, reserved and being
+   signed (decision 0013).
 
 Exactly once. A row's award and the row's mark are written in the same transaction, so a
-killed runner loses at most the batch in flight, and that batch is redone. On top of that,
-each row is issued with the idempotency key :func:`idempotency_key` (the achievement
-version and the row's fingerprint), so a resumed job, a second runner or a re-upload of the
-same file finds the award already made instead of issuing again. Several runners may work
-on one job at once: claiming skips rows another runner holds (PostgreSQL) or waits for it
+killed runner loses at most the batch in flight, and that batch is redone (its reserved
+status indices are left unused). The batch signed ahead is only a head start: its rows
+are claimed again, in the next unit of work, and only those still pending are written.
+On top of that, each row is issued with the idempotency key :func:`idempotency_key` (the
+achievement version and the row's fingerprint), so a resumed job, a second runner or a
+re-upload of the same file finds the award already made instead of issuing again; a
+batch whose insert collides falls back to one row at a time. Several runners may work on
+one job at once: claiming skips rows another runner holds (PostgreSQL) or waits for it
 (SQLite serialises writers).
+
+Verify after signing, cheaply: each signature is checked, right after signing, against
+the key the issuer's DID document publishes (no second canonicalization), and the first
+credential of every batch is verified from its stored text through the general path (DID
+resolution included) before the batch is written.
 
 A job ends ``done`` when every row is either issued (or found issued) or failed; rows that
 failed keep their error (:meth:`BulkJobRepository.failures`) and are retried by uploading
@@ -25,30 +38,42 @@ signing key is gone) or crashed; :attr:`BulkJob.error` says why.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import os
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from itertools import islice
 from typing import Any, Final, Protocol
 
+from credstack.crypto.keys import Ed25519Key, PublicKey
+from credstack.crypto.loader import default_loader
+from credstack.domain.achievements import Achievement
 from credstack.domain.bulk import BulkRow, RecipientSpec, RowError, read_table, validate_stream
 from credstack.domain.errors import Conflict, CredstackError, Invalid, NotFound
+from credstack.domain.messages import Email
 from credstack.domain.platform import (
     AchievementId,
     AchievementVersion,
+    Award,
     AwardId,
     Organization,
     OrgId,
 )
-from credstack.services import awards
+from credstack.services import awards, status_registry
+from credstack.services.issuing import sign
 from credstack.services.organizations import Issuer
 from credstack.services.platform import Platform
 
+#: The smallest batch; jobs use :func:`batch_size_for` (about 1/20 of the job).
 BATCH_SIZE: Final = 100
+MAX_BATCH: Final = 1000
+BATCHES_PER_JOB: Final = 20
 INSERT_BATCH: Final = 1000
 #: Tries per row when storing collides (a status index taken, a concurrent runner's award).
 ATTEMPTS: Final = 3
@@ -157,12 +182,30 @@ class BulkJobRepository(Protocol):
         now: datetime,
         error: str | None = None,
     ) -> bool: ...
-    def claim(self, job_id: str, limit: int, now: datetime) -> list[StoredRow]:
-        """The next ``limit`` pending rows, held until the unit of work ends.
+    def set_totals(self, job_id: str, total: int, report: dict[str, Any]) -> None: ...
+    def discard(self, job_id: str) -> None:
+        """Delete a job and its rows (a file found to have errors while it was stored)."""
+        ...
+
+    def claim(
+        self, job_id: str, limit: int, now: datetime, *, after: int | None = None
+    ) -> list[StoredRow]:
+        """The next ``limit`` pending rows (numbered above ``after``), held until the unit
+        of work ends.
 
         The first statement of a batch: on SQLite it takes the write lock (so that the
         batch's savepoints nest); on PostgreSQL it skips rows another runner holds.
         """
+        ...
+
+    def reclaim(self, job_id: str, numbers: Collection[int], now: datetime) -> list[StoredRow]:
+        """Of the rows ``numbers``, those still pending, held as :meth:`claim` holds them
+        (their ``data`` may be left empty)."""
+        ...
+
+    def taken_indices(self, list_id: str, indices: Sequence[int]) -> set[int]: ...
+    def add_awards(self, awards: Sequence[Award]) -> None:
+        """Insert awards with one multi-row statement; Conflict if any is taken."""
         ...
 
     def pending(self, job_id: str) -> int: ...
@@ -176,12 +219,27 @@ class BulkJobRepository(Protocol):
     def savepoint(self) -> AbstractContextManager[None]: ...
 
 
+class BatchOutbox(Protocol):
+    def enqueue_many(self, emails: Sequence[Email], now: datetime) -> int:
+        """Queue emails with one multi-row statement (each dedupe key once)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class BulkUnit:
-    """One unit of work: a platform and the job repository over the same transaction."""
+    """One unit of work: a platform and the job repository over the same transaction.
+
+    ``outbox`` queues a batch's award emails at once (without it the platform's outbox
+    queues them one by one, if it has one). ``reserve_apart``, where another unit of work
+    can write while this one is open (PostgreSQL; not SQLite, whose open unit holds the
+    write lock), opens the unit in which status indices are reserved and committed at
+    once, so that the list's lock is not held while the batch is signed and written.
+    """
 
     platform: Platform
     jobs: BulkJobRepository
+    outbox: BatchOutbox | None = None
+    reserve_apart: Callable[[], AbstractContextManager[BulkUnit]] | None = None
 
 
 #: Opens a fresh unit of work; committed when the block ends, rolled back on an error.
@@ -326,6 +384,25 @@ def _stored(row: BulkRow) -> StoredRow:
     return StoredRow(row.number, row.fingerprint(), row_json(row))
 
 
+def _report(name: str, data: bytes, now: datetime) -> Prepared:
+    with read_table(name, data) as table:
+        stream = validate_stream(table, default_valid_from=now)
+        for _row in stream:
+            pass
+    return _prepared(name, stream)
+
+
+def _prepared(name: str, stream: Any) -> Prepared:
+    return Prepared(
+        filename=name,
+        total=stream.total,
+        valid=stream.valid,
+        errors=tuple(stream.errors),
+        warnings=tuple(stream.warnings),
+        omitted=stream.omitted,
+    )
+
+
 def prepare(
     jobs: BulkJobRepository,
     org: Organization,
@@ -343,29 +420,21 @@ def prepare(
     while an earlier job of it has not finished gives that job back (uploading twice
     does not make two jobs); after it finished, a new job, whose rows then find their
     awards already issued.
+
+    The file is read once: rows are stored as they are validated, 1,000 at a time, and a
+    file that turns out to have errors has its job deleted again.
     """
     if achievement.org_id != org.id:
         raise NotFound("the achievement belongs to another organization")
     if not achievement.published:
         raise Conflict(f"achievement {achievement.key!r} v{achievement.version} is a draft")
     name = (filename or "upload")[-MAX_FILENAME:]
-    with read_table(name, data) as table:
-        stream = validate_stream(table, default_valid_from=now)
-        for _row in stream:
-            pass
-    prepared = Prepared(
-        filename=name,
-        total=stream.total,
-        valid=stream.valid,
-        errors=tuple(stream.errors),
-        warnings=tuple(stream.warnings),
-        omitted=stream.omitted,
-    )
-    if not prepared.ok or dry_run:
-        return prepared
     digest = hashlib.sha256(data).hexdigest()
-    earlier = jobs.unfinished(org.id, achievement.id, digest)
-    if earlier is not None:
+    earlier = None if dry_run else jobs.unfinished(org.id, achievement.id, digest)
+    if dry_run or earlier is not None:
+        prepared = _report(name, data, now)
+        if not prepared.ok or earlier is None:
+            return prepared
         return _with_job(prepared, earlier)
     job = BulkJob(
         id=str(uuid.uuid4()),
@@ -375,15 +444,25 @@ def prepare(
         file_sha256=digest,
         state=JobState.VALIDATED,
         created_at=now,
-        total=prepared.valid,
         updated_at=now,
-        report=prepared.report_json(),
     )
     jobs.add(job)
-    with read_table(name, data) as table:
-        for chunk in _batched(validate_stream(table, default_valid_from=now), INSERT_BATCH):
-            jobs.add_rows(job.id, [_stored(row) for row in chunk])
-    return _with_job(prepared, job)
+    try:
+        with read_table(name, data) as table:
+            stream = validate_stream(table, default_valid_from=now)
+            for chunk in _batched(stream, INSERT_BATCH):
+                if stream.ok:
+                    jobs.add_rows(job.id, [_stored(row) for row in chunk])
+    except BaseException:
+        jobs.discard(job.id)
+        raise
+    prepared = _prepared(name, stream)
+    if not prepared.ok:
+        jobs.discard(job.id)
+        return prepared
+    report = prepared.report_json()
+    jobs.set_totals(job.id, prepared.valid, report)
+    return _with_job(prepared, replace(job, total=prepared.valid, report=report))
 
 
 def _with_job(prepared: Prepared, job: BulkJob) -> Prepared:
@@ -429,10 +508,152 @@ def resumable(jobs: BulkJobRepository, *, idle_before: datetime | None = None) -
     return [job.id for job in jobs.active(idle_before=idle_before)]
 
 
+# -- signing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SigningBatch:
+    """Credentials to sign with one key (picklable: it crosses to signing processes).
+
+    ``published`` is the key as the issuer's DID document publishes it: every signature
+    is checked against it right after signing.
+    """
+
+    key: Ed25519Key
+    published: PublicKey
+    created: datetime
+    documents: Sequence[dict[str, Any]]
+
+
+#: Per document: (True, the signed credential's stored text) or (False, why not).
+Signed = tuple[bool, str]
+#: Starts signing a batch and returns the call that waits for the results, in order.
+SignMany = Callable[[SigningBatch], Callable[[], list[Signed]]]
+
+
+class _Recorder:
+    """A signing key that keeps what it signed, to check it against the published key."""
+
+    __slots__ = ("_key", "signed")
+
+    def __init__(self, key: Ed25519Key) -> None:
+        self._key = key
+        self.signed: list[tuple[bytes, bytes]] = []
+
+    @property
+    def public(self) -> PublicKey:
+        return self._key.public
+
+    @property
+    def controller(self) -> str:
+        return self._key.controller
+
+    @property
+    def verification_method(self) -> str:
+        return self._key.verification_method
+
+    def sign(self, data: bytes) -> bytes:
+        signature = self._key.sign(data)
+        self.signed.append((data, signature))
+        return signature
+
+
+def sign_documents(batch: SigningBatch) -> list[Signed]:
+    """Sign each document (eddsa-rdfc-2022) and check its signature with the published
+    key; the work of one signing process, or of this one."""
+    loader = default_loader()
+    results: list[Signed] = []
+    for document in batch.documents:
+        recorder = _Recorder(batch.key)
+        try:
+            signed = sign(document, recorder, created=batch.created, loader=loader)
+        except CredstackError as exc:
+            results.append((False, exc.message))
+            continue
+        if not recorder.signed or not all(
+            batch.published.verify(signature, data) for data, signature in recorder.signed
+        ):
+            results.append((False, "the signature does not verify with the published key"))
+            continue
+        if not isinstance(signed, dict):  # pragma: no cover - a Data Integrity suite
+            results.append((False, "the signer did not return a JSON credential"))
+            continue
+        results.append((True, awards.stored_text(signed)))
+    return results
+
+
+def sign_in_process(batch: SigningBatch) -> Callable[[], list[Signed]]:
+    """:data:`SignMany` without a pool: signs at once, in this process."""
+    results = sign_documents(batch)
+    return lambda: results
+
+
 # -- run -----------------------------------------------------------------------------------
 
 
-def _context(platform: Platform, job: BulkJob) -> tuple[Issuer, AchievementVersion] | str:
+def batch_size_for(pending: int) -> int:
+    """About a twentieth of the job, between BATCH_SIZE and MAX_BATCH rows."""
+    return max(BATCH_SIZE, min(MAX_BATCH, -(-pending // BATCHES_PER_JOB)))
+
+
+class _Rendered(Achievement):
+    """The batch's achievement with its JSON rendered once: every credential embeds it,
+    and rendering it is most of the work of building a credential."""
+
+    __slots__ = ("_rendered",)
+    _rendered: str
+
+    def __init__(self, achievement: Achievement) -> None:
+        for item in fields(achievement):
+            object.__setattr__(self, item.name, getattr(achievement, item.name))
+        object.__setattr__(self, "_rendered", json.dumps(achievement.to_json()))
+
+    def to_json(self) -> dict[str, Any]:
+        rendered: dict[str, Any] = json.loads(self._rendered)
+        return rendered
+
+
+class _Entropy:
+    """Random bytes drawn once per batch: an award id, a salt and a claim token per row
+    cost one system call per batch instead of four per row."""
+
+    __slots__ = ("_at", "_buffer")
+
+    def __init__(self, size: int) -> None:
+        self._buffer = os.urandom(size)
+        self._at = 0
+
+    def take(self, size: int) -> bytes:
+        if self._at + size > len(self._buffer):
+            self._buffer, self._at = os.urandom(max(size, len(self._buffer))), 0
+        chunk = self._buffer[self._at : self._at + size]
+        self._at += size
+        return chunk
+
+    def award_id(self) -> AwardId:
+        return AwardId(str(uuid.UUID(bytes=self.take(16), version=4)))
+
+    def salt(self) -> str:
+        return self.take(8).hex()
+
+    def token(self) -> str:
+        return base64.urlsafe_b64encode(self.take(24)).rstrip(b"=").decode("ascii")
+
+
+_PER_ROW: Final = 16 + 8 + 24
+
+
+@dataclass(frozen=True, slots=True)
+class _Issuing:
+    """What a batch issues with."""
+
+    issuer: Issuer
+    achievement: AchievementVersion
+    definition: Achievement
+    published: PublicKey
+
+
+def _context(platform: Platform, job: BulkJob) -> _Issuing | str:
     """What the batch issues with, or why the job cannot go on."""
     org = platform.orgs.get(job.org_id)
     if org is None:
@@ -443,16 +664,128 @@ def _context(platform: Platform, job: BulkJob) -> tuple[Issuer, AchievementVersi
     if not achievement.published:
         return f"achievement {achievement.key!r} v{achievement.version} is a draft"
     try:
-        return awards.issuer_of(platform, org), achievement
-    except NotFound as exc:
+        issuer = awards.issuer_of(platform, org)
+        definition = _Rendered(Achievement.from_json(achievement.definition))
+    except CredstackError as exc:
         return exc.message
+    method = awards.resolver(platform)(issuer.key.verification_method)
+    if method is None:
+        return f"the signing key {issuer.key.verification_method} is not in the DID document"
+    return _Issuing(issuer, achievement, definition, method.public_key)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A batch on its way: rows decided already, and drafts whose signing has started."""
+
+    issuing: _Issuing
+    requests: dict[int, awards.AwardRequest] = field(default_factory=dict)
+    drafts: list[tuple[int, Award]] = field(default_factory=list)
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+    signatures: Callable[[], list[Signed]] | None = None
+    numbers: list[int] = field(default_factory=list)
+    gone: set[int] = field(default_factory=set)
+
+    def keep(self, rows: Sequence[StoredRow]) -> _Batch:
+        """Only the rows (claimed again) that are still pending: another runner may have
+        issued the others meanwhile. (``drafts`` stays whole: it pairs with the
+        signatures.)"""
+        still = {row.number for row in rows}
+        self.gone = {n for n in self.numbers if n not in still}
+        self.numbers = [n for n in self.numbers if n in still]
+        self.outcome = BatchOutcome(
+            [x for x in self.outcome.issued if x[0] in still],
+            [x for x in self.outcome.existing if x[0] in still],
+            [x for x in self.outcome.failed if x[0] in still],
+        )
+        return self
+
+
+def _reserve(
+    unit: BulkUnit, org: Organization, count: int, now: datetime
+) -> status_registry.Reservation:
+    """Status indices for ``count`` credentials, in a unit of their own when the unit
+    has ``reserve_apart``."""
+    if unit.reserve_apart is not None:
+        with unit.reserve_apart() as apart:
+            return status_registry.reserve(
+                apart.platform.status_lists,
+                org,
+                count,
+                now=now,
+                secret=apart.platform.secret,
+                taken=apart.jobs.taken_indices,
+            )
+    return status_registry.reserve(
+        unit.platform.status_lists,
+        org,
+        count,
+        now=now,
+        secret=unit.platform.secret,
+        taken=unit.jobs.taken_indices,
+    )
+
+
+def _start_batch(
+    unit: BulkUnit,
+    issuing: _Issuing,
+    rows: Sequence[StoredRow],
+    sign_many: SignMany,
+) -> _Batch:
+    """Decide what is known, reserve status indices, build the credentials and start
+    signing them."""
+    batch = _Batch(issuing, numbers=[row.number for row in rows])
+    org, achievement = issuing.issuer.org, issuing.achievement
+    keys = {row.number: idempotency_key(achievement.id, row.fingerprint) for row in rows}
+    known = unit.jobs.awards_by_key(org.id, set(keys.values()))
+    for row in rows:
+        key = keys[row.number]
+        if key in known:
+            batch.outcome.existing.append((row.number, known[key]))
+            continue
+        try:
+            batch.requests[row.number] = award_request(row_from_json(row.number, row.data), key)
+        except Invalid as exc:
+            batch.outcome.failed.append((row.number, exc.message))
+    if not batch.requests:
+        return batch
+    now = unit.platform.now().replace(microsecond=0)
+    reservation = _reserve(unit, org, len(batch.requests), now)
+    status = (reservation.revocation.id, reservation.suspension.id)
+    documents: list[dict[str, Any]] = []
+    entropy = _Entropy(_PER_ROW * len(batch.requests))
+    for (number, request), index in zip(batch.requests.items(), reservation.indices, strict=True):
+        try:
+            draft = awards.draft_award(
+                unit.platform.base_url,
+                issuing.issuer,
+                achievement,
+                issuing.definition,
+                request,
+                now=now,
+                status=(*status, index),
+                award_id=entropy.award_id(),
+                salt=entropy.salt(),
+                claim_token=entropy.token(),
+            )
+        except CredstackError as exc:
+            batch.outcome.failed.append((number, exc.message))
+            continue
+        batch.drafts.append((number, draft.award))
+        documents.append(draft.unsigned)
+    if documents:
+        batch.signatures = sign_many(
+            SigningBatch(issuing.issuer.key, issuing.published, now, documents)
+        )
+    return batch
 
 
 def _issue_one(
     unit: BulkUnit, issuer: Issuer, achievement: AchievementVersion, request: awards.AwardRequest
 ) -> tuple[AwardId, bool] | str:
-    """(award id, newly issued) or the error. Each try runs in a savepoint, so a failed
-    store (a status index or idempotency key taken concurrently) leaves the batch usable."""
+    """(award id, newly issued) or the error, through the one-award path. Each try runs in
+    a savepoint, so a failed store (a status index or idempotency key taken concurrently)
+    leaves the batch usable."""
     key = request.idempotency_key or ""
     error = "not issued"
     for _ in range(ATTEMPTS):
@@ -471,37 +804,93 @@ def _issue_one(
     return error
 
 
-def _issue_batch(
-    unit: BulkUnit, issuer: Issuer, achievement: AchievementVersion, rows: Sequence[StoredRow]
-) -> BatchOutcome:
-    outcome = BatchOutcome()
-    keys = {row.number: idempotency_key(achievement.id, row.fingerprint) for row in rows}
-    known = unit.jobs.awards_by_key(issuer.org.id, set(keys.values()))
-    for row in rows:
-        key = keys[row.number]
-        if key in known:
-            outcome.existing.append((row.number, known[key]))
-            continue
+def _store(unit: BulkUnit, batch: _Batch, signed: list[tuple[int, Award]]) -> list[Award]:
+    """Insert the batch's awards at once; when that collides, one at a time (an award
+    found under the row's key counts as existing, anything else is issued again)."""
+    try:
+        with unit.jobs.savepoint():
+            unit.jobs.add_awards([award for _, award in signed])
+    except Conflict:
+        pass
+    else:
+        batch.outcome.issued.extend((number, award.id) for number, award in signed)
+        return [award for _, award in signed]
+    stored: list[Award] = []
+    issuer, achievement = batch.issuing.issuer, batch.issuing.achievement
+    for number, award in signed:
         try:
-            request = award_request(row_from_json(row.number, row.data), key)
-        except Invalid as exc:
-            outcome.failed.append((row.number, exc.message))
-            continue
-        result = _issue_one(unit, issuer, achievement, request)
-        if isinstance(result, str):
-            outcome.failed.append((row.number, result))
-        elif result[1]:
-            outcome.issued.append((row.number, result[0]))
+            with unit.jobs.savepoint():
+                unit.jobs.add_awards([award])
+        except Conflict:
+            request = batch.requests[number]
+            key = request.idempotency_key or ""
+            found = unit.jobs.awards_by_key(issuer.org.id, [key]).get(key)
+            if found is not None:
+                batch.outcome.existing.append((number, found))
+                continue
+            result = _issue_one(unit, issuer, achievement, request)
+            if isinstance(result, str):
+                batch.outcome.failed.append((number, result))
+            elif result[1]:
+                batch.outcome.issued.append((number, result[0]))
+            else:
+                batch.outcome.existing.append((number, result[0]))
         else:
-            outcome.existing.append((row.number, result[0]))
-    return outcome
+            batch.outcome.issued.append((number, award.id))
+            stored.append(award)
+    return stored
+
+
+def _notify(unit: BulkUnit, batch: _Batch, stored: Sequence[Award]) -> None:
+    """Queue the award emails, then tell whoever listens to new awards."""
+    platform = unit.platform
+    for award in stored:
+        awards.changed(platform, award, "awarded")  # as issue_award does (stacking)
+    if unit.outbox is None and platform.outbox is None:
+        return
+    name, issuer_name = batch.issuing.definition.name, batch.issuing.issuer.org.name
+    emails = [
+        email
+        for award in stored
+        if award.recipient_kind == "email"
+        and (email := awards.award_notice(unit.platform.base_url, award, name, issuer_name))
+    ]
+    now = unit.platform.now()
+    if unit.outbox is not None:
+        unit.outbox.enqueue_many(emails, now)
+        return
+    assert unit.platform.outbox is not None
+    for email in emails:
+        unit.platform.outbox.enqueue(email, now)
+
+
+def _finish_batch(unit: BulkUnit, batch: _Batch) -> BatchOutcome | str:
+    """Wait for the signatures, verify a sample, write awards and emails; the outcome, or
+    why the job cannot go on (a sample that does not verify: nothing is written)."""
+    results = batch.signatures() if batch.signatures is not None else []
+    signed: list[tuple[int, Award]] = []
+    for (number, award), (ok, text) in zip(batch.drafts, results, strict=True):
+        if number in batch.gone:
+            continue  # a row another runner issued meanwhile
+        if ok:
+            signed.append((number, replace(award, document=text)))
+        else:
+            batch.outcome.failed.append((number, f"not signed: {text}"))
+    if signed:
+        try:
+            awards.verify_stored(unit.platform, signed[0][1].document)
+        except Invalid as exc:
+            return exc.message
+        _notify(unit, batch, _store(unit, batch, signed))
+    return batch.outcome
 
 
 def run(
     job_id: str,
     unit_of_work: UnitOfWork,
     *,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
+    sign_many: SignMany | None = None,
     on_progress: Callable[[BulkJob], None] | None = None,
     idle: Callable[[], None] | None = None,
 ) -> BulkJob:
@@ -511,9 +900,12 @@ def run(
     left are all held by other runners, ``idle`` is called between looks (until the job
     is finished, so that rows of a runner that dies are picked up); without it, ``run``
     returns and leaves them to their runners. Returns the job as it stands.
+    ``batch_size`` defaults to :func:`batch_size_for` the job; ``sign_many`` to signing
+    in this process.
     """
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise Invalid("batch_size must be at least 1")
+    signer = sign_many or sign_in_process
     with unit_of_work() as unit:
         job = get(unit.jobs, job_id)
         if job.finished:
@@ -521,20 +913,23 @@ def run(
         if job.state == JobState.VALIDATED:
             raise Conflict(f"bulk job {job_id} has not been started")
         unit.jobs.set_state(job_id, JobState.RUNNING, when=ACTIVE, now=unit.platform.now())
+        size = batch_size or batch_size_for(job.pending)
+    ahead: _Batch | None = None
     while True:
         with unit_of_work() as unit:
             now = unit.platform.now()
-            rows = unit.jobs.claim(job_id, batch_size, now)
+            rows: list[StoredRow] = []
+            if ahead is not None:
+                rows = unit.jobs.reclaim(job_id, ahead.numbers, now)
+                if not rows:
+                    ahead = None
+            if not rows:
+                rows = unit.jobs.claim(job_id, size, now)
             job = get(unit.jobs, job_id)
             if job.state != JobState.RUNNING:
                 return job
             if rows:
-                context = _context(unit.platform, job)
-                if isinstance(context, str):
-                    fail(unit.jobs, job_id, context, now=now)
-                else:
-                    outcome = _issue_batch(unit, *context, rows)
-                    unit.jobs.record(job_id, outcome, unit.platform.now())
+                ahead = _step(unit, job, rows, ahead, size, signer)
             elif unit.jobs.pending(job_id) == 0:
                 unit.jobs.finish(job_id, now)
             job = get(unit.jobs, job_id)
@@ -546,3 +941,31 @@ def run(
             if idle is None:
                 return job
             idle()
+
+
+def _step(
+    unit: BulkUnit,
+    job: BulkJob,
+    rows: Sequence[StoredRow],
+    ahead: _Batch | None,
+    size: int,
+    sign_many: SignMany,
+) -> _Batch | None:
+    """Issue the claimed ``rows`` (signed ahead, or now), after starting the next batch;
+    returns that next batch (None when the job cannot go on or nothing follows)."""
+    now = unit.platform.now()
+    context = _context(unit.platform, job)
+    if isinstance(context, str):
+        fail(unit.jobs, job.id, context, now=now)
+        return None
+    current = (
+        ahead.keep(rows) if ahead is not None else _start_batch(unit, context, rows, sign_many)
+    )
+    following = unit.jobs.claim(job.id, size, now, after=rows[-1].number)
+    after = _start_batch(unit, context, following, sign_many) if following else None
+    outcome = _finish_batch(unit, current)
+    if isinstance(outcome, str):
+        fail(unit.jobs, job.id, outcome, now=now)
+        return None
+    unit.jobs.record(job.id, outcome, unit.platform.now())
+    return after

@@ -187,3 +187,35 @@ def test_a_presentation_holding_things_that_are_not_credentials_gets_400_per_ite
     for result in results:
         assert result["verified"] is False
         assert [c["code"] for c in result["checks"]] == ["input.unusable"]
+
+
+def test_a_verify_request_that_is_not_json_or_lacks_the_credential_gets_422(
+    anon: httpx.Client,
+) -> None:
+    garbled = anon.post(
+        "/credentials/verify", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert garbled.status_code == 422, garbled.text
+    assert garbled.json()["error"] == "invalid"
+    missing = anon.post("/credentials/verify", json={"credential": {}})
+    assert missing.status_code == 422
+    assert "verifiableCredential" in missing.json()["detail"]
+
+
+def test_verifying_again_and_again_answers_the_same_and_a_revocation_shows_at_once(
+    tenant: Tenant,
+) -> None:
+    """The second and later answers come from the process's cache (decision 0013); the
+    server's own revocation drops the cached list at once."""
+    credential = issue(tenant).json()["verifiableCredential"]
+    answers = [tenant.verify(credential) for _ in range(5)]
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert answers[0].headers["content-type"] == "application/json"
+    assert [c["code"] for c in answers[0].json()["checks"]][:2] == ["structure.ok", "proof.ok"]
+
+    assert _status(tenant, credential["id"], revocation=True).status_code == 200
+
+    refused = tenant.verify(credential)
+    assert refused.status_code == 400
+    assert [c["code"] for c in refused.json()["errors"]] == ["status.revoked"]
