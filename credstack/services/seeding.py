@@ -1,12 +1,15 @@
-"""Demo data for ``make run``: two organizations, two catalogues, learners with awards."""
+"""Demo data for ``make run``: two organizations, each with a catalogue of three
+micro-credentials stacked into a published pathway, and learners with awards. A learner
+holding all three gets the stack's certificate and CLR from the stacking engine."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from credstack.domain.achievements import Achievement
 from credstack.domain.platform import Organization
-from credstack.services import achievements, awards
+from credstack.services import achievements, awards, pathway_catalog
 from credstack.services.catalog import Stack, cybersecurity_stack, data_analyst_stack
 from credstack.services.organizations import create_organization, profile_of
 from credstack.services.platform import Platform
@@ -47,8 +50,10 @@ def _catalog(platform: Platform, org: Organization, stack: Stack) -> int:
                 validity_days=730,
             )
         )
+    pathway = stack_pathway(platform, org, stack)
+    pathway_catalog.import_pathway(platform, org, pathway, publish=True)
     for email, name, count in LEARNERS:
-        for record in versions[:count]:
+        for record in versions[: min(count, len(stack.components))]:
             awards.issue_award(
                 platform,
                 issuer,
@@ -62,6 +67,46 @@ def _catalog(platform: Platform, org: Organization, stack: Stack) -> int:
             )
             issued += 1
     return issued
+
+
+def stack_pathway(platform: Platform, org: Organization, stack: Stack) -> dict[str, Any]:
+    """The stack as a pathway in credstack's format: the components in recommended order,
+    all of them for the certificate."""
+    keys = [_key(a) for a in stack.components]
+    return {
+        "format": "credstack-pathway/1",
+        "id": pathway_catalog.pathway_url(platform.base_url, org.slug, _key(stack.certificate)),
+        "name": stack.name,
+        "description": stack.certificate.description,
+        "version": 1,
+        "orgId": org.id,
+        "cascadePolicy": "suspend",
+        "finalMilestone": "certificate",
+        "components": [
+            {
+                "kind": "achievement",
+                "id": key,
+                "name": achievement.name,
+                "achievementId": pathway_catalog.key_url(platform.base_url, org.slug, key),
+                "credits": achievement.credits_available,
+                "hours": achievement.learning_hours,
+                "alignments": [a.target_url for a in achievement.alignments if a.target_url],
+                **({"precedes": [keys[i + 1]]} if i + 1 < len(keys) else {}),
+            }
+            for i, (key, achievement) in enumerate(zip(keys, stack.components, strict=True))
+        ],
+        "milestones": [
+            {
+                "id": "certificate",
+                "name": stack.certificate.name,
+                "achievementId": pathway_catalog.key_url(
+                    platform.base_url, org.slug, _key(stack.certificate)
+                ),
+                "achievementType": stack.certificate.achievement_type or "Certificate",
+                "requirement": {"kind": "all_of", "of": keys},
+            }
+        ],
+    }
 
 
 def seed_demo(platform: Platform) -> Seeded | None:

@@ -18,6 +18,7 @@ from credstack.crypto.did import DidResolver, VerificationMethod
 from credstack.crypto.loader import OfflineLoader, default_loader
 from credstack.crypto.proofs import DEFAULT_SUITES, proofs_of, verify_proof
 from credstack.domain import baking
+from credstack.domain.clr import is_clr, nested_credentials, validate_clr_schema
 from credstack.domain.credentials import (
     check_subject_identified,
     credential_types,
@@ -86,8 +87,14 @@ def parse_input(data: bytes | str | Mapping[str, Any]) -> _Parsed:
     return _Parsed(credential=value, form=form)
 
 
-def verify(data: bytes | str | Mapping[str, Any], options: VerifyOptions) -> VerificationResult:
-    """Run every check; never raises."""
+#: How deep CLRs may nest CLRs before verification stops descending.
+MAX_NESTING = 4
+
+
+def verify(
+    data: bytes | str | Mapping[str, Any], options: VerifyOptions, *, depth: int = 0
+) -> VerificationResult:
+    """Run every check, and for a CLR every nested credential's; never raises."""
     try:
         parsed = parse_input(data)
     except CredstackError as exc:
@@ -118,7 +125,29 @@ def verify(data: bytes | str | Mapping[str, Any], options: VerifyOptions) -> Ver
         checks.extend(check_status(credential, options.status, options.now))
     except Exception as exc:  # noqa: BLE001 - the contract is to report, never to raise
         checks.append(Check("internal.error", False, f"verification stopped: {exc!r}"))
-    return VerificationResult.of(checks, credential, parsed.form)
+    components: list[VerificationResult] = []
+    if is_clr(credential):
+        components, check = _nested(credential, options, depth)
+        checks.append(check)
+    return VerificationResult.of(checks, credential, parsed.form, components)
+
+
+def _nested(
+    credential: Mapping[str, Any], options: VerifyOptions, depth: int
+) -> tuple[list[VerificationResult], Check]:
+    nested = nested_credentials(credential)
+    if depth >= MAX_NESTING:
+        return [], Check("components.too_deep", False, "CLRs nest too deeply to verify")
+    if not nested:
+        return [], Check("components.missing", False, "the CLR nests no credential")
+    results = [verify(item, options, depth=depth + 1) for item in nested]
+    bad = [i for i, r in enumerate(results) if not r.verified]
+    if bad:
+        which = ", ".join(f"#{i + 1}" for i in bad)
+        return results, Check(
+            "components.invalid", False, f"{len(bad)} of {len(results)} nested failed: {which}"
+        )
+    return results, Check("components.ok", True, f"all {len(results)} nested credentials valid")
 
 
 def structure_checks(credential: Mapping[str, Any]) -> list[Check]:
@@ -132,12 +161,16 @@ def structure_checks(credential: Mapping[str, Any]) -> list[Check]:
         problems.append("type must include VerifiableCredential")
     if types & OB_TYPES:
         problems.extend(validate_schema(_one_status(credential), lenient=True))
+    if "ClrCredential" in types:
+        problems.extend(validate_clr_schema(credential))
+    if types & (OB_TYPES | {"ClrCredential"}):
         missing = check_subject_identified(credential)
         if missing:
             problems.append(missing)
     if problems:
         return [Check("structure.invalid", False, "; ".join(problems))]
     kind = "Open Badges 3.0" if types & OB_TYPES else "VC 2.0"
+    kind = "CLR 2.0" if "ClrCredential" in types else kind
     return [Check("structure.ok", True, f"well-formed {kind} credential")]
 
 

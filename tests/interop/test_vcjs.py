@@ -21,6 +21,7 @@ import pytest
 import credstack
 from credstack import Achievement, Criteria, Price, Profile, RecipientDid
 from credstack.crypto.keys import Ed25519Key, ed25519_from_seed
+from credstack.domain.clr import build_clr, stack_associations
 
 from .support import Cli, Reference
 
@@ -30,7 +31,7 @@ SEED = bytes(range(1, 33))
 CREATED = "2024-02-01T12:00:00Z"
 NOW = "2025-01-01T00:00:00Z"
 SUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
-W3C, OB, OB_MICRO = "w3c-alumni", "ob", "ob-micro"
+W3C, OB, OB_MICRO, CLR = "w3c-alumni", "ob", "ob-micro", "clr"
 
 INLINE_CONTEXT_JCS = pytest.mark.xfail(
     strict=True,
@@ -72,6 +73,33 @@ def _ob_credential(key: Ed25519Key, *, micro: bool) -> dict[str, Any]:
         valid_from=datetime(2024, 1, 15, 9, 0, tzinfo=UTC),
         awarded_date=datetime(2024, 1, 15, 9, 0, tzinfo=UTC),
     )
+
+
+def _clr(key: Ed25519Key) -> dict[str, Any]:
+    """A CLR 2.0 record nesting a signed OB credential, as the stacking engine builds one."""
+    nested = credstack.sign(_ob_credential(key, micro=False), key, created=_moment(CREATED))
+    assert isinstance(nested, dict)
+    stack = Achievement(
+        id="https://academy.example/achievements/data-analyst-certificate",
+        name="Data Analyst Certificate",
+        description="Earn the data-analytics micro-credentials.",
+        criteria=Criteria(narrative="Earn every micro-credential of the stack."),
+        achievement_type="Certificate",
+    )
+    return build_clr(
+        credential_id="urn:uuid:6a1e4c2d-8b3f-4e7a-9c5d-2f1b0a9e8d7c",
+        issuer=Profile(id=key.controller, name="Example Academy"),
+        recipient=RecipientDid("did:example:ebfeb1f712ebc6f1c276e12ec21"),
+        name="Data Analyst Certificate: learner record",
+        valid_from=datetime(2024, 1, 15, 9, 0, tzinfo=UTC),
+        credentials=[nested],
+        achievements=[stack, _achievement(micro=False)],
+        associations=stack_associations(stack.id, [_achievement(micro=False).id]),
+    )
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _only_proof(document: dict[str, Any]) -> dict[str, Any]:
@@ -164,6 +192,7 @@ def interop(
         W3C: {**w3c, "issuer": key.controller},
         OB: _ob_credential(key, micro=False),
         OB_MICRO: _ob_credential(key, micro=True),
+        CLR: _clr(key),
     }
     assert "learningHours" not in documents[OB]["credentialSubject"]["achievement"]
     assert "learningHours" in documents[OB_MICRO]["credentialSubject"]["achievement"]
@@ -180,7 +209,7 @@ def _cases(names: tuple[str, ...], xfail: dict[tuple[str, str], pytest.MarkDecor
     ]
 
 
-@pytest.mark.parametrize(("name", "suite"), _cases((W3C, OB, OB_MICRO), {}))
+@pytest.mark.parametrize(("name", "suite"), _cases((W3C, OB, OB_MICRO, CLR), {}))
 def test_credstack_and_vcjs_produce_the_same_proof_value_for_one_seed(
     interop: Interop, name: str, suite: str
 ) -> None:
@@ -193,7 +222,7 @@ def test_credstack_and_vcjs_produce_the_same_proof_value_for_one_seed(
 
 @pytest.mark.parametrize(
     ("name", "suite"),
-    _cases((W3C, OB, OB_MICRO), {(OB_MICRO, "eddsa-jcs-2022"): INLINE_CONTEXT_JCS}),
+    _cases((W3C, OB, OB_MICRO, CLR), {(OB_MICRO, "eddsa-jcs-2022"): INLINE_CONTEXT_JCS}),
 )
 def test_vcjs_verifies_credentials_signed_by_credstack(
     interop: Interop, name: str, suite: str
@@ -205,7 +234,7 @@ def test_vcjs_verifies_credentials_signed_by_credstack(
 
 @pytest.mark.parametrize(
     ("name", "suite"),
-    _cases((W3C, OB, OB_MICRO), {}),
+    _cases((W3C, OB, OB_MICRO, CLR), {}),
 )
 def test_credstack_verifies_credentials_signed_by_vcjs(
     interop: Interop, name: str, suite: str
