@@ -7,7 +7,7 @@ import sys
 import typer
 from typer._click.exceptions import ClickException  # typer vendors its own click
 
-from credstack.cli import admin, bench, bulk, credentials, demo, keys, seed
+from credstack.cli import admin, bench, bulk, credentials, demo, keys, pathway, seed, stacks
 from credstack.cli.notify import app as notify_app
 from credstack.domain.errors import CredstackError
 
@@ -26,6 +26,8 @@ admin.register(app)
 seed.register(app)
 bulk.register(app)
 app.add_typer(notify_app, name="notify")
+app.add_typer(pathway.app, name="pathway")
+stacks.register(app)
 
 
 def fail(message: str) -> None:

@@ -417,7 +417,12 @@ class Repositories:
 def platform_for(session: Session, *, base_url: str, secret: bytes, **world: Any) -> Platform:
     """The services' Platform over one session's repositories (``world``: clock, rng,
     remote resolvers, outbox)."""
+    from credstack.db.stacking import Stacking  # noqa: PLC0415 - it imports this module
+    from credstack.services import stacking  # noqa: PLC0415 - keeps start-up light
+
     repos = Repositories(session)
+    world.setdefault("stacking", Stacking(session))
+    world.setdefault("on_change", stacking.react)
     return Platform(
         orgs=repos.orgs,
         keys=repos.keys,

@@ -32,6 +32,7 @@ class Scope(StrEnum):
     AWARDS_ISSUE = "awards:issue"
     STATUS_WRITE = "status:write"
     BULK = "bulk:issue"
+    PATHWAYS_WRITE = "pathways:write"
 
 
 ALL_SCOPES = frozenset(Scope)

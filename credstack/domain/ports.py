@@ -25,6 +25,14 @@ from credstack.domain.platform import (
     StatusPurpose,
     StoredKey,
 )
+from credstack.domain.stack_records import (
+    Articulation,
+    Enrollment,
+    ImportedCredential,
+    PathwayVersion,
+    StackAward,
+    TrustedIssuer,
+)
 
 Clock = Callable[[], datetime]
 
@@ -132,3 +140,101 @@ class ProfileRepository(Protocol):
 
     def get(self, subject: str) -> dict[str, Any] | None: ...
     def put(self, subject: str, profile: Mapping[str, Any], now: datetime) -> None: ...
+
+
+class StackingRepository(Protocol):
+    """Pathway versions, enrollments, stacked awards, imports, trust lists, agreements."""
+
+    def add_pathway(self, pathway: PathwayVersion) -> None: ...
+    def pathway(self, iri: str, version: int | None = None) -> PathwayVersion | None:
+        """That version, or the latest published one when ``version`` is None."""
+        ...
+
+    def pathway_versions(self, iri: str) -> list[PathwayVersion]: ...
+    def publish_pathway(self, iri: str, version: int) -> None: ...
+    def catalogue_stamp(self) -> tuple[int, str]:
+        """Changes whenever a version is published (for caches of the published set)."""
+        ...
+
+    def published_versions(self) -> list[PathwayVersion]:
+        """Every published version of every pathway."""
+        ...
+
+    def published_pathways(self, org_id: str | None = None) -> list[PathwayVersion]:
+        """The latest published version of every pathway (of one organization)."""
+        ...
+
+    def enrollment(self, learner: str, iri: str) -> Enrollment | None: ...
+    def enrollments(self, iri: str) -> list[Enrollment]: ...
+    def learner_enrollments(self, learner: str) -> list[Enrollment]: ...
+    def enroll(self, enrollment: Enrollment) -> None:
+        """Add, or move the learner to ``enrollment.version``."""
+        ...
+
+    def stack_awards(
+        self, *, learner: str | None = None, iri: str | None = None
+    ) -> list[StackAward]: ...
+    def stacks_using(self, learner: str, credential_id: str) -> list[StackAward]:
+        """The learner's stacked awards that counted this credential (by its id)."""
+        ...
+
+    def add_stack_award(self, stack: StackAward) -> None: ...
+    def update_stack_award(self, stack: StackAward) -> None: ...
+    def learner_awards(self, learner: str) -> list[Award]:
+        """Every award of this platform to ``learner`` (an email or a DID), any organization."""
+        ...
+
+    def learners(self) -> list[str]: ...
+    def add_import(self, imported: ImportedCredential) -> None: ...
+    def imports(self, learner: str) -> list[ImportedCredential]: ...
+    def trust(self, issuer: TrustedIssuer) -> None: ...
+    def distrust(self, org_id: str, issuer: str) -> None: ...
+    def trusted(self, org_id: str) -> list[TrustedIssuer]: ...
+    def add_articulation(self, agreement: Articulation) -> None: ...
+    def articulations(self, org_id: str | None = None) -> list[Articulation]: ...
+
+
+class AnalyticsRepository(Protocol):
+    """Read-only reports of one organization for the issuer console and its analytics
+    (``credstack.services.analytics``). "Credentials" are awards of an achievement (CLR
+    records, which have none, are left out)."""
+
+    def awards_per_period(self, org_id: OrgId, edges: Sequence[datetime]) -> list[int]:
+        """Credentials issued in each period ``[edges[i], edges[i + 1])``."""
+        ...
+
+    def learner_counts(self, org_id: OrgId) -> tuple[int, int]:
+        """Learners holding at least one, and at least two, unrevoked credentials."""
+        ...
+
+    def expiring(self, org_id: OrgId, now: datetime, horizons: Sequence[datetime]) -> list[int]:
+        """Unrevoked credentials whose ``validUntil`` is after ``now`` and at or before each
+        horizon."""
+        ...
+
+    def enrolled(self, iri: str) -> int:
+        """Learners enrolled in the pathway (any version)."""
+        ...
+
+    def milestones_met(self, iri: str) -> dict[str, int]:
+        """Milestone id -> learners holding its stacked credential now (state active)."""
+        ...
+
+    def completions(self, iri: str, milestone: str) -> list[tuple[str, datetime]]:
+        """(learner, issued at) of each active stacked credential of the milestone."""
+        ...
+
+    def first_credentials(
+        self, org_id: OrgId, keys: Sequence[str], learners: Sequence[str]
+    ) -> dict[str, datetime]:
+        """Learner -> when they got their first credential of one of the organization's
+        achievements ``keys`` (any version)."""
+        ...
+
+    def pathway_versions(self, org_id: OrgId) -> list[PathwayVersion]:
+        """Every version (drafts too) of the organization's pathways, by name and version."""
+        ...
+
+    def recent_awards(self, org_id: OrgId, *, limit: int, offset: int = 0) -> list[Award]:
+        """The organization's awards, newest first."""
+        ...

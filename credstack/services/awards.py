@@ -11,7 +11,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from credstack.domain.credentials import (
     parse_datetime,
 )
 from credstack.domain.errors import Conflict, Invalid, NotFound
-from credstack.domain.messages import award_email
+from credstack.domain.messages import Email, award_email
 from credstack.domain.platform import (
     AchievementVersion,
     Award,
@@ -80,6 +80,88 @@ def _recipient(request: AwardRequest, rng_salt: str) -> tuple[Recipient, str, st
     return did, did.did, "did"
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An award before signing: the record (``document`` still empty) and the unsigned
+    credential that becomes its document."""
+
+    award: Award
+    unsigned: dict[str, Any]
+
+
+def check_issuable(org: Organization, achievement: AchievementVersion) -> None:
+    if achievement.org_id != org.id:
+        raise NotFound("the achievement belongs to another organization")
+    if not achievement.published:
+        raise Conflict(f"achievement {achievement.key!r} v{achievement.version} is a draft")
+
+
+def draft_award(
+    base_url: str,
+    issuer: Issuer,
+    achievement: AchievementVersion,
+    definition: Achievement,
+    request: AwardRequest,
+    *,
+    now: datetime,
+    status: tuple[str, str, int],
+    award_id: AwardId | None = None,
+    salt: str | None = None,
+    claim_token: str | None = None,
+) -> Draft:
+    """The award and its unsigned credential for ``request`` at the status index given
+    as (revocation list id, suspension list id, index). Pure but for the random salt,
+    uuid and claim token (drawn here unless given); raises Invalid for a request that
+    cannot be issued."""
+    org = issuer.org
+    recipient, recipient_id, kind = _recipient(request, salt or secrets.token_hex(8))
+    valid_from = request.valid_from or now
+    valid_until = request.valid_until
+    if valid_until is None and achievement.validity_days:
+        valid_until = valid_from + timedelta(days=achievement.validity_days)
+    revocation_id, suspension_id, index = status
+    award_id = award_id or AwardId(str(uuid.uuid4()))
+    unsigned = build_credential(
+        credential_id=credential_url(base_url, award_id),
+        issuer=issuer.profile,
+        achievement=definition,
+        recipient=recipient,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        awarded_date=request.awarded_date or now,
+        evidence=request.evidence,
+        results=request.results,
+        credits_earned=request.credits_earned,
+        activity_start=request.activity_start,
+        activity_end=request.activity_end,
+        credential_status=status_registry.entries(
+            base_url, org, revocation_id, suspension_id, index
+        ),
+    )
+    award = Award(
+        id=award_id,
+        org_id=org.id,
+        achievement_id=achievement.id,
+        recipient=recipient_id,
+        recipient_kind=kind,
+        document="",
+        issued_at=now,
+        status_index=index,
+        revocation_list_id=revocation_id,
+        suspension_list_id=suspension_id,
+        valid_until=valid_until,
+        idempotency_key=request.idempotency_key,
+        claim_token=(claim_token or secrets.token_urlsafe(24)) if kind == "email" else None,
+        learner_name=request.learner_name,
+    )
+    return Draft(award, unsigned)
+
+
+def stored_text(signed: Mapping[str, Any]) -> str:
+    """The exact text a signed credential is stored as."""
+    return json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+
+
 def issue_award(
     platform: Platform,
     issuer: Issuer,
@@ -94,87 +176,74 @@ def issue_award(
             if existing.achievement_id != achievement.id:
                 raise Conflict("this idempotency key was used for another achievement")
             return existing
-    if achievement.org_id != org.id:
-        raise NotFound("the achievement belongs to another organization")
-    if not achievement.published:
-        raise Conflict(f"achievement {achievement.key!r} v{achievement.version} is a draft")
+    check_issuable(org, achievement)
     now = platform.now().replace(microsecond=0)
     salt = secrets.token_hex(8)
-    recipient, recipient_id, kind = _recipient(request, salt)
-    valid_from = request.valid_from or now
-    valid_until = request.valid_until
-    if valid_until is None and achievement.validity_days:
-        valid_until = valid_from + timedelta(days=achievement.validity_days)
+    _recipient(request, salt)  # refuse a bad recipient before taking a status index
     revocation, suspension, index = status_registry.allocate(
-        platform.status_lists, platform.awards, org, now=now, rng=platform.rng
+        platform.status_lists,
+        platform.awards,
+        org,
+        now=now,
+        rng=platform.rng,
+        secret=platform.secret,
     )
-    award_id = AwardId(str(uuid.uuid4()))
     definition = Achievement.from_json(achievement.definition)
-    unsigned = build_credential(
-        credential_id=credential_url(platform.base_url, award_id),
-        issuer=issuer.profile,
-        achievement=definition,
-        recipient=recipient,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        awarded_date=request.awarded_date or now,
-        evidence=request.evidence,
-        results=request.results,
-        credits_earned=request.credits_earned,
-        activity_start=request.activity_start,
-        activity_end=request.activity_end,
-        credential_status=status_registry.entries(
-            platform.base_url, org, revocation.id, suspension.id, index
-        ),
+    draft = draft_award(
+        platform.base_url,
+        issuer,
+        achievement,
+        definition,
+        request,
+        now=now,
+        status=(revocation.id, suspension.id, index),
+        salt=salt,
     )
-    signed = sign(unsigned, issuer.key, created=now)
+    signed = sign(draft.unsigned, issuer.key, created=now)
     assert isinstance(signed, dict)
     _verify_before_storing(platform, signed)
-    award = Award(
-        id=award_id,
-        org_id=org.id,
-        achievement_id=achievement.id,
-        recipient=recipient_id,
-        recipient_kind=kind,
-        document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
-        issued_at=now,
-        status_index=index,
-        revocation_list_id=revocation.id,
-        suspension_list_id=suspension.id,
-        valid_until=valid_until,
-        idempotency_key=request.idempotency_key,
-        claim_token=secrets.token_urlsafe(24) if kind == "email" else None,
-        learner_name=request.learner_name,
-    )
+    award = replace(draft.award, document=stored_text(signed))
     platform.awards.add(award)
-    if platform.outbox is not None and kind == "email":
+    if platform.outbox is not None and award.recipient_kind == "email":
         notify_award(platform, award, definition.name, issuer.org.name)
+    changed(platform, award, "awarded")
     return award
+
+
+def changed(platform: Platform, award: Award, event: str) -> None:
+    """Tell the platform's listener (the stacking engine) what happened to ``award``."""
+    if platform.on_change is not None:
+        platform.on_change(platform, award, event)
 
 
 def claim_url(base_url: str, award: Award) -> str:
     return f"{base_url.rstrip('/')}/claim/{award.claim_token}"
 
 
-def notify_award(platform: Platform, award: Award, achievement_name: str, issuer_name: str) -> None:
-    """Queue the award email (once per credential, whatever retries happen).
-
-    An address that the credential accepts but a mail server would not (for example a
-    non-ASCII local part) gets no notice; the award itself stands.
-    """
-    assert platform.outbox is not None
+def award_notice(
+    base_url: str, award: Award, achievement_name: str, issuer_name: str
+) -> Email | None:
+    """The award email, or None for an address that the credential accepts but a mail
+    server would not (for example a non-ASCII local part): the award itself stands."""
     try:
-        email = award_email(
+        return award_email(
             learner_email=award.recipient,
             learner_name=award.learner_name,
             achievement_name=achievement_name,
             issuer_name=issuer_name,
-            claim_url=claim_url(platform.base_url, award),
-            credential_url=credential_url(platform.base_url, award.id),
+            claim_url=claim_url(base_url, award),
+            credential_url=credential_url(base_url, award.id),
         )
     except Invalid:
-        return
-    platform.outbox.enqueue(email, platform.now())
+        return None
+
+
+def notify_award(platform: Platform, award: Award, achievement_name: str, issuer_name: str) -> None:
+    """Queue the award email (once per credential, whatever retries happen)."""
+    assert platform.outbox is not None
+    email = award_notice(platform.base_url, award, achievement_name, issuer_name)
+    if email is not None:
+        platform.outbox.enqueue(email, platform.now())
 
 
 def _verify_before_storing(platform: Platform, signed: Mapping[str, Any]) -> None:
@@ -182,6 +251,12 @@ def _verify_before_storing(platform: Platform, signed: Mapping[str, Any]) -> Non
     check, _ = data_integrity(signed, options)
     if not check.ok:
         raise Invalid(f"the signed credential did not verify: {check.message}")
+
+
+def verify_stored(platform: Platform, document: str) -> None:
+    """Verify a stored credential's proof through the general path (its text parsed back,
+    the issuer's key resolved from its DID document); raises Invalid when it fails."""
+    _verify_before_storing(platform, json.loads(document))
 
 
 def resolver(platform: Platform) -> PlatformDidResolver:
@@ -218,7 +293,9 @@ def revoke(platform: Platform, award: Award, reason: str | None = None) -> Award
         platform.status_lists, award.revocation_list_id, award.status_index, 1, now
     )
     platform.awards.set_revoked(award.id, now, reason)
-    return get_award(platform, award.id)
+    revoked = get_award(platform, award.id)
+    changed(platform, revoked, "revoked")
+    return revoked
 
 
 def suspend(platform: Platform, award: Award, suspended: bool = True) -> Award:
@@ -229,7 +306,9 @@ def suspend(platform: Platform, award: Award, suspended: bool = True) -> Award:
         platform.status_lists, award.suspension_list_id, award.status_index, value, platform.now()
     )
     platform.awards.set_suspended(award.id, suspended)
-    return get_award(platform, award.id)
+    updated = get_award(platform, award.id)
+    changed(platform, updated, "suspended" if suspended else "reinstated")
+    return updated
 
 
 def issuer_of(platform: Platform, org: Organization) -> Issuer:
@@ -292,7 +371,12 @@ def issue_document(
     org = issuer.org
     now = platform.now().replace(microsecond=0)
     revocation, suspension, index = status_registry.allocate(
-        platform.status_lists, platform.awards, org, now=now, rng=platform.rng
+        platform.status_lists,
+        platform.awards,
+        org,
+        now=now,
+        rng=platform.rng,
+        secret=platform.secret,
     )
     award_id = AwardId(str(uuid.uuid4()))
     unsigned = dict(credential)
@@ -316,7 +400,7 @@ def issue_document(
         achievement_id=None,
         recipient=str(subject_id or ""),
         recipient_kind="did" if str(subject_id or "").startswith("did:") else "other",
-        document=json.dumps(secured, ensure_ascii=False, separators=(",", ":")),
+        document=stored_text(secured),
         issued_at=now,
         status_index=index,
         revocation_list_id=revocation.id,

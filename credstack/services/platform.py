@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from credstack.crypto.did import VerificationMethod
+from credstack.domain.platform import Award
 from credstack.domain.ports import (
     AchievementRepository,
     AwardRepository,
@@ -19,6 +20,7 @@ from credstack.domain.ports import (
     KeyRepository,
     OrganizationRepository,
     Outbox,
+    StackingRepository,
     StatusListRepository,
     TokenRepository,
 )
@@ -44,6 +46,10 @@ class Platform:
     remote_dids: Callable[[str], VerificationMethod | None] | None = None
     remote_status: StatusResolver | None = None
     outbox: Outbox | None = None
+    stacking: StackingRepository | None = None
+    #: Called after an award is made, revoked, suspended or reinstated (``event`` says
+    #: which); the stacking engine re-evaluates the stacks it touches.
+    on_change: Callable[[Platform, Award, str], None] | None = None
 
     def now(self) -> datetime:
         return self.clock()

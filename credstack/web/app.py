@@ -11,8 +11,8 @@ from credstack.db.session import make_engine, session_factory
 from credstack.remote import RemoteDidResolver, RemoteFetcher, RemotePolicy, RemoteStatusLists
 from credstack.services.verifying import VerifyOptions
 from credstack.settings import Settings
-from credstack.web import errors, mail
-from credstack.web.api import admin, bulk, obv3, public, vcapi
+from credstack.web import errors, mail, pages
+from credstack.web.api import admin, bulk, obv3, pathways, public, vcapi
 from credstack.web.limits import BodyLimit
 
 
@@ -47,11 +47,21 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.remote_status = None
     if settings.remote_enabled:
         app.state.remote_dids, app.state.remote_status = remote_resolvers(settings)
+    app.state.verify_cache = vcapi.VerifyCache(  # the verification fast path (0013)
+        app.state.sessions,
+        base_url=settings.base_url,
+        ttl=settings.verify_cache_seconds,
+        remote_dids=app.state.remote_dids,
+        remote_status=app.state.remote_status,
+    )
     errors.install(app)
+    pages.install(app)  # server-rendered pages, /static and their HTML errors (0014)
     app.include_router(public.router)
     app.include_router(vcapi.router)
     app.include_router(admin.router)
     app.include_router(bulk.router)
+    app.include_router(pathways.router)
+    app.include_router(pathways.public)
     obv3.install(app)  # the 1EdTech OB 3.0 API and its OAuth endpoints (Imsx errors)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -46,6 +46,9 @@ class Platform:
             CREDSTACK_SECRET_KEY=SECRET.decode(),
             CREDSTACK_JOBS="inline",
             CREDSTACK_MAIL_INTERVAL_SECONDS="0",
+            # Status changes made by the CLI processes must show at once in the server's
+            # verification (by default they show within 5 s).
+            CREDSTACK_VERIFY_CACHE_SECONDS="0",
         )
 
     def start(self, *args: str) -> subprocess.Popen[str]:

@@ -12,7 +12,9 @@ from credstack.domain.platform import AchievementId
 from credstack.services import awards
 from credstack.services.organizations import document_for, org_by_slug, profile_of
 from credstack.services.status_registry import TTL_MS
-from credstack.web.deps import PlatformDep
+from credstack.web.deps import PlatformDep, SessionDep
+from credstack.web.pages.render import prefers_html
+from credstack.web.pages.verify import credential_page
 
 router = APIRouter(tags=["public"])
 JSON_LD = "application/ld+json"
@@ -45,13 +47,16 @@ def issuer_profile(slug: str, found: PlatformDep) -> Response:
 
 
 @router.get("/credentials/{award_id}")
-def credential(award_id: str, found: PlatformDep) -> Response:
-    """The credential exactly as signed (the bytes of record)."""
+def credential(award_id: str, request: Request, found: PlatformDep, db: SessionDep) -> Response:
+    """The credential exactly as signed (the bytes of record); browsers, whose Accept
+    prefers text/html, get its verification page instead."""
+    if prefers_html(request.headers.get("accept")):
+        return credential_page(request, found, db, award_id)
     award = awards.get_award(found, award_id)
     return Response(
         award.document,
         media_type="application/vc+ld+json",
-        headers={"Cache-Control": "no-cache"},
+        headers={"Cache-Control": "no-cache", "Vary": "Accept"},
     )
 
 
