@@ -221,6 +221,25 @@ def test_only_an_owner_rotates_the_signing_key(
     assert len(pre_json(after.text)["verificationMethod"]) == 2
 
 
+def test_an_owner_sets_the_linkedin_organization_id(
+    engine: Engine, people: People, org: Organization
+) -> None:
+    keys = f"/console/{org.slug}/keys"
+    people.issuer.get(keys)
+    forbidden(
+        people.issuer.post(f"/console/{org.slug}/linkedin", {"organization_id": "1234"}),
+        "set the LinkedIn organization id",
+    )
+    people.owner.get(keys)
+    saved = people.owner.post(f"/console/{org.slug}/linkedin", {"organization_id": "98765"})
+    assert saved.status_code == 303
+    after = people.owner.follow(saved)
+    assert "LinkedIn organization id set to 98765." in after.text
+    assert 'value="98765"' in after.text
+    refused = people.owner.post(f"/console/{org.slug}/linkedin", {"organization_id": "acme"})
+    assert refused.status_code in (400, 422)
+
+
 CSRF_FORMS = [
     "/achievements",
     "/achievements/preview",
@@ -671,7 +690,9 @@ def test_the_keys_page_shows_the_did_document_and_the_status_lists(
     assert re.search(r"Revocation</th>\s*<td>1 of 131072</td>\s*<td>0</td>", page.text)
     assert re.search(r"Suspension</th>\s*<td>the indices of its revocation list", page.text)
     assert f"{BASE_URL}/orgs/{org.slug}/status/{award.revocation_list_id}" in page.text
-    assert "Only an owner can rotate the signing key." in page.text
+    assert "Only an owner can rotate the signing key or set the LinkedIn organization id." in (
+        page.text
+    )
 
 
 # --- the pathway graph on its own -----------------------------------------------------------
