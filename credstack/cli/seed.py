@@ -40,6 +40,9 @@ def seed_command() -> None:
         f"  API docs:          {base}/docs\n"
         f"  issuer DID:        {base}/orgs/demo-college/did.json\n"
         f"  verify over HTTP:  POST {base}/credentials/verify\n"
+        f"  try the pages:     {base}/sign-up as registrar@college.example (console of the\n"
+        "                     demo college) or ada@example.org (a wallet with a stacked\n"
+        "                     certificate); confirmation links are printed here\n"
         "  more:              README.md"
     )
     if value:
