@@ -29,8 +29,12 @@ ARGS = [
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Playwright's sync API keeps an asyncio loop running
+    in this thread while it is open, which breaks later tests of the same xdist worker
+    that call ``asyncio.run`` (aiosmtpd, procrastinate); closing it per module ends that
+    before pytest moves to another module."""
     if not CHROMIUM.exists():
         pytest.skip(
             "browser tests skipped: no Chromium at /usr/bin/chromium "
