@@ -121,7 +121,7 @@ def test_stack_and_clr_arrive_by_themselves_once(platform: Platform) -> None:
     assert len(result.to_json()["components"]) == 3
 
     # Evaluating again (a sweep, another award elsewhere) issues nothing new.
-    assert stacking.sweep(platform) == 0
+    assert stacking.sweep(platform, [LEARNER]) == 0
     award(platform, org, "sql-fundamentals", learner="bob@example.org")
     assert len(platform.stacking.stack_awards(learner=LEARNER)) == 1
 
@@ -191,7 +191,7 @@ def test_stack_expires_with_its_earliest_component(platform: Platform, clock: Cl
     assert stack_award is not None
     assert stack_award.valid_until == soon
     clock.advance(days=31)
-    assert stacking.sweep(platform) == 1
+    assert stacking.sweep(platform, [LEARNER]) == 1
     [stack] = platform.stacking.stack_awards(learner=LEARNER)
     assert stack.state is StackState.SUSPENDED
 
