@@ -79,6 +79,7 @@ RESULT_TYPES: Final = frozenset((
 # fmt: on
 EMAIL_RE: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _EXT_RE = re.compile(r"^ext:[A-Za-z0-9._-]+$")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -86,6 +87,12 @@ _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
 # -- validation helpers -------------------------------------------------------------------
+
+
+def slug(text: str, limit: int = 60) -> str:
+    """``text`` as lowercase letters, digits and single hyphens, at most ``limit`` long,
+    with no hyphen at either end (an achievement key, a component id); may be empty."""
+    return _NOT_SLUG.sub("-", text.lower()).strip("-")[:limit].strip("-")
 
 
 def _text(value: object, field: str) -> str:

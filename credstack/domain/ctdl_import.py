@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from credstack.domain.achievements import ACHIEVEMENT_TYPES
+from credstack.domain.achievements import ACHIEVEMENT_TYPES, slug
 from credstack.domain.ctdl_conditions import read_condition
 from credstack.domain.ctdl_graph import COMPONENT_CLASSES, Graph, Node, credit_values, local_name
 from credstack.domain.errors import Invalid
@@ -62,14 +62,10 @@ def from_ctdl(data: Mapping[str, Any]) -> Pathway:
     return _Importer(graph, head).pathway()
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
-
-
 def _tail(iri: str) -> str:
     tail = re.split(r"[/#:]", iri.rstrip("/#"))[-1]
     match = re.match(r"(?:ce-)?([0-9a-f]{8})-[0-9a-f]{4}-", tail, re.IGNORECASE)
-    return match.group(1).lower() if match else (_slug(tail) or "component")
+    return match.group(1).lower() if match else (slug(tail, 40) or "component")
 
 
 class _Importer:
@@ -96,7 +92,7 @@ class _Importer:
         for node in self.parts:
             if node.id is not None and node.id not in self.ids:
                 name = node.text("name")
-                self.ids[node.id] = self._unique((_slug(name) if name else "") or _tail(node.id))
+                self.ids[node.id] = self._unique((slug(name, 40) if name else "") or _tail(node.id))
         self.needed: set[str] = set()
         self.implicit: dict[str, str] = {}
 

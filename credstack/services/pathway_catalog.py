@@ -10,13 +10,12 @@ level; milestones become Certificates, Diplomas, ... by their achievement type).
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from credstack.domain.achievements import Achievement
+from credstack.domain.achievements import Achievement, slug
 from credstack.domain.ctdl import to_ctdl
 from credstack.domain.errors import Conflict, Invalid, NotFound
 from credstack.domain.pathway_formats import parse_pathway
@@ -37,8 +36,6 @@ from credstack.domain.stack_records import PathwayVersion
 from credstack.services import achievements
 from credstack.services.organizations import profile_of
 from credstack.services.platform import Platform
-
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def store(platform: Platform) -> StackingRepository:
@@ -88,7 +85,7 @@ def key_of(platform: Platform, org: Organization, reference: str) -> Achievement
 
 
 def _free_key(platform: Platform, org: Organization, name: str) -> str:
-    base = _SLUG.sub("-", name.lower()).strip("-")[:60] or "achievement"
+    base = slug(name) or "achievement"
     key, n = base, 1
     while platform.achievements.latest(org.id, key) is not None:
         n += 1

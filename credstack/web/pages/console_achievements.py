@@ -16,7 +16,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from credstack.domain.achievements import ACHIEVEMENT_TYPES, Achievement
+from credstack.domain.achievements import ACHIEVEMENT_TYPES, Achievement, slug
 from credstack.domain.errors import CredstackError, Invalid
 from credstack.domain.platform import AchievementVersion, Scope
 from credstack.services import achievements
@@ -33,7 +33,6 @@ router = APIRouter(
 Text = Annotated[str, Form(max_length=200)]
 LongText = Annotated[str, Form(max_length=10_000)]
 TYPES: Final = sorted(ACHIEVEMENT_TYPES)
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +105,6 @@ def friendly(message: str) -> str:
             rest = rest.split(":", 1)[1].strip() if ":" in rest[:20] else rest.strip()
             return f"{label}: {rest}"
     return message
-
-
-def slug_of(name: str) -> str:
-    return _SLUG.sub("-", name.lower()).strip("-")[:60].strip("-")
 
 
 def _number(value: str, label: str) -> float | None:
@@ -189,7 +184,7 @@ def validity_of(form: AchievementForm) -> int | None:
 
 
 def key_of(form: AchievementForm) -> str:
-    key = form.key.strip().lower() or slug_of(form.name)
+    key = form.key.strip().lower() or slug(form.name)
     if not achievements.KEY.match(key):
         raise Invalid(
             "Key: lowercase letters, digits and hyphens (such as sql-fundamentals); "

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from credstack.domain.achievements import slug
 from credstack.domain.errors import Invalid
 from credstack.domain.pathway_json import FORMAT
 
@@ -34,15 +35,10 @@ RULES: Final = (
 )
 MAX_ROWS: Final = 60
 _SPLIT = re.compile(r"[\s,;]+")
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def ids_in(text: str) -> list[str]:
     return [part for part in _SPLIT.split(text.strip()) if part]
-
-
-def slug(text: str) -> str:
-    return _SLUG.sub("-", text.lower()).strip("-")[:60].strip("-")
 
 
 @dataclass(frozen=True, slots=True)

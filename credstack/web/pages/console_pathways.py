@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from credstack.domain.achievements import slug
 from credstack.domain.errors import CredstackError, Invalid
 from credstack.domain.pathway_formats import parse_pathway
 from credstack.domain.pathway_graph import layout
@@ -40,7 +41,6 @@ from credstack.web.pages.console_pathway_form import (
     form_of,
     pathway_json,
     rows_of,
-    slug,
 )
 from credstack.web.pages.graph_svg import render_svg
 from credstack.web.pages.session import PageRoute, csrf_protect, json_of, redirect
