@@ -121,8 +121,26 @@ class Earn(Requirement):
         return (self.component,)
 
 
+class _Group(Requirement):
+    """A requirement over a list of child requirements, written ``{"kind", "of"}``."""
+
+    __slots__ = ()
+    of: tuple[Requirement, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "of": [child.to_json() for child in self.of]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], path: str, parse: Parse) -> Self:
+        reader = JsonObject(data, path, ("kind", "of"))
+        return cls(tuple(parse(item, where) for item, where in reader.items("of")))  # type: ignore[call-arg]
+
+    def children(self) -> tuple[Requirement, ...]:
+        return self.of
+
+
 @dataclass(frozen=True, slots=True)
-class AllOf(Requirement):
+class AllOf(_Group):
     """Every child requirement is met."""
 
     kind: ClassVar[str] = "all_of"
@@ -164,23 +182,12 @@ class AllOf(Requirement):
             frozenset(advancing),
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "of": [child.to_json() for child in self.of]}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], path: str, parse: Parse) -> Self:
-        reader = JsonObject(data, path, ("kind", "of"))
-        return cls(tuple(parse(item, where) for item, where in reader.items("of")))
-
     def describe(self) -> str:
         return f"all of: {'; '.join(child.describe() for child in self.of)}"
 
-    def children(self) -> tuple[Requirement, ...]:
-        return self.of
-
 
 @dataclass(frozen=True, slots=True)
-class AnyOf(Requirement):
+class AnyOf(_Group):
     """At least one child requirement is met."""
 
     kind: ClassVar[str] = "any_of"
@@ -208,19 +215,8 @@ class AnyOf(Requirement):
             _advancing(results),
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "of": [child.to_json() for child in self.of]}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], path: str, parse: Parse) -> Self:
-        reader = JsonObject(data, path, ("kind", "of"))
-        return cls(tuple(parse(item, where) for item, where in reader.items("of")))
-
     def describe(self) -> str:
         return f"one of: {'; '.join(child.describe() for child in self.of)}"
-
-    def children(self) -> tuple[Requirement, ...]:
-        return self.of
 
     def problems(self, components: Mapping[str, ComponentInfo]) -> list[Problem]:
         if self.of:
