@@ -93,7 +93,7 @@ def stack_associations(
 
 def build_clr(
     *,
-    credential_id: str,
+    credential_id: str | None,
     issuer: Profile,
     recipient: Recipient,
     name: str,
@@ -108,7 +108,8 @@ def build_clr(
     credential_status: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     evidence: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """An unsigned ClrCredential nesting ``credentials`` (signed, unchanged)."""
+    """An unsigned ClrCredential nesting ``credentials`` (signed, unchanged); without a
+    ``credential_id`` it has no ``id`` (the platform assigns one when it issues it)."""
     if not credentials:
         raise Invalid("credentialSubject.verifiableCredential: a CLR nests at least one credential")
     for index, nested in enumerate(credentials):

@@ -359,12 +359,19 @@ def signed_list(platform: Platform, org: Organization, state: StatusListState) -
 
 
 def issue_document(
-    platform: Platform, issuer: Issuer, credential: Mapping[str, Any], *, suite: str
+    platform: Platform,
+    issuer: Issuer,
+    credential: Mapping[str, Any],
+    *,
+    suite: str,
+    recipient: tuple[str, str] | None = None,
 ) -> Award:
     """W3C VC-API issue: sign a caller-built credential as the organization.
 
     The platform sets ``issuer`` (the organization's profile), an ``id`` when absent, a
     ``validFrom`` when absent and the status entries, then signs, verifies and stores it.
+    ``recipient`` (the learner and its kind, ``email`` or ``did``) is stored when given,
+    else the subject's id is.
     """
     if not isinstance(credential, Mapping):
         raise Invalid("credential must be a JSON object")
@@ -392,24 +399,27 @@ def issue_document(
     if not isinstance(secured, dict):
         raise Invalid("the VC-API returns Data Integrity credentials; use a Data Integrity suite")
     _verify_before_storing(platform, secured)
-    subject = secured.get("credentialSubject")
-    subject_id = subject.get("id") if isinstance(subject, Mapping) else None
+    if recipient is None:
+        subject = secured.get("credentialSubject")
+        subject_id = str((subject.get("id") if isinstance(subject, Mapping) else None) or "")
+        recipient = (subject_id, "did" if subject_id.startswith("did:") else "other")
     award = Award(
         id=award_id,
         org_id=org.id,
         achievement_id=None,
-        recipient=str(subject_id or ""),
-        recipient_kind="did" if str(subject_id or "").startswith("did:") else "other",
+        recipient=recipient[0],
+        recipient_kind=recipient[1],
         document=stored_text(secured),
         issued_at=now,
         status_index=index,
         revocation_list_id=revocation.id,
         suspension_list_id=suspension.id,
-        valid_until=_parse_optional(secured.get("validUntil")),
+        valid_until=parse_optional(secured.get("validUntil")),
     )
     platform.awards.add(award)
     return award
 
 
-def _parse_optional(value: object) -> datetime | None:
+def parse_optional(value: object) -> datetime | None:
+    """A credential's optional date (``validUntil``...) as a datetime, else None."""
     return parse_datetime(value) if isinstance(value, str) else None

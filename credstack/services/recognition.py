@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from credstack.crypto.jwt import issuer_id
 from credstack.crypto.loader import default_loader
-from credstack.domain.credentials import hash_identity, normalize_email, parse_datetime
+from credstack.domain.credentials import hash_identity, normalize_email
 from credstack.domain.errors import Invalid, NotFound
 from credstack.domain.platform import Organization
 from credstack.domain.ports import StackingRepository
 from credstack.domain.stack_records import Articulation, ImportedCredential, TrustedIssuer
-from credstack.services.awards import PlatformStatusLists, resolver
+from credstack.services.awards import PlatformStatusLists, parse_optional, resolver
 from credstack.services.checks import VerificationResult
 from credstack.services.platform import Platform
 from credstack.services.verifying import VerifyOptions, verify
@@ -163,20 +162,7 @@ def import_credential(
         checks=[c.to_json() for c in result.checks],
         verified=True,
         imported_at=platform.now(),
-        valid_until=parse_datetime(until) if isinstance(until, str) else None,
+        valid_until=parse_optional(until),
     )
     store(platform).add_import(imported)
     return imported
-
-
-def still_valid(
-    platform: Platform, imports: Sequence[ImportedCredential], now: datetime
-) -> list[ImportedCredential]:
-    """The imports that verify now (status and expiry are checked again)."""
-    valid: list[ImportedCredential] = []
-    for item in imports:
-        if item.valid_until is not None and item.valid_until <= now:
-            continue
-        if verify_for(platform, item.document).verified:
-            valid.append(item)
-    return valid

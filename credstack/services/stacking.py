@@ -38,8 +38,7 @@ from credstack.domain.platform import AchievementId, Award, AwardId, Organizatio
 from credstack.domain.progress import progress
 from credstack.domain.progress_model import MilestoneProgress, Progress
 from credstack.domain.stack_records import Enrollment, StackAward, StackState
-from credstack.services import awards, status_registry
-from credstack.services.issuing import sign
+from credstack.services import awards
 from credstack.services.organizations import org_did
 from credstack.services.pathway_catalog import (
     catalogue,
@@ -450,49 +449,24 @@ def _issue_clr(
         RecipientDid(learner) if learner.startswith("did:") else RecipientEmail(learner, salt)
     )
     now = platform.now().replace(microsecond=0)
-    revocation, suspension, index = status_registry.allocate(
-        platform.status_lists,
-        platform.awards,
-        org,
-        now=now,
-        rng=platform.rng,
-        secret=platform.secret,
-    )
-    award_id = AwardId(str(uuid.uuid4()))
     unsigned = build_clr(
-        credential_id=awards.credential_url(platform.base_url, award_id),
+        credential_id=None,
         issuer=issuer.profile,
         recipient=recipient,
         name=f"{milestone.name}: learner record",
         description=f"{pathway.name} (version {pathway.version}): the credentials it rests on.",
         valid_from=now,
-        valid_until=_parse(stack_doc.get("validUntil")),
+        valid_until=awards.parse_optional(stack_doc.get("validUntil")),
         awarded_date=now,
         credentials=[stack_doc, *documents],
         achievements=[stack_ach, *component_achs.values()],
         associations=stack_associations(stack_ach.id, list(component_achs), order),
         evidence=[_pathway_evidence(pathway)],
-        credential_status=status_registry.entries(
-            platform.base_url, org, revocation.id, suspension.id, index
-        ),
     )
-    signed = sign(unsigned, issuer.key, created=now)
-    assert isinstance(signed, dict)
-    award = Award(
-        id=award_id,
-        org_id=org.id,
-        achievement_id=None,
-        recipient=learner,
-        recipient_kind="did" if learner.startswith("did:") else "email",
-        document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
-        issued_at=now,
-        status_index=index,
-        revocation_list_id=revocation.id,
-        suspension_list_id=suspension.id,
-        valid_until=_parse(stack_doc.get("validUntil")),
+    kind = "did" if learner.startswith("did:") else "email"
+    return awards.issue_document(
+        platform, issuer, unsigned, suite="eddsa-rdfc-2022", recipient=(learner, kind)
     )
-    platform.awards.add(award)
-    return award
 
 
 def pathway_reference(pathway_iri: str, version: int) -> str:
@@ -530,12 +504,6 @@ def _order_pairs(
             if first and then:
                 pairs.append((first, then))
     return pairs
-
-
-def _parse(value: object) -> datetime | None:
-    from credstack.domain.credentials import parse_datetime  # noqa: PLC0415
-
-    return parse_datetime(value) if isinstance(value, str) else None
 
 
 def sweep(platform: Platform, learners: Iterable[str] | None = None) -> int:
