@@ -208,7 +208,7 @@ def main(learners: int = 100_000) -> list[dict[str, Any]]:
             "(only those holding the achievement)",
         },
         {
-            "figure": f"stacking recompute {learners // 1000}k learners s",
+            "figure": f"stacking recompute {learners:,} learners s",
             "ours": round(full, 1),
             "target": f"{learners / full:,.0f} learners/s on {workers} processes; "
             f"{complete:,} completions",
